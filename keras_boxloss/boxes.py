@@ -1,0 +1,200 @@
+"""Shared box math, written once, element-wise on `[..., 4]`.
+
+Every IoU-family loss builds on the helpers here, in the order of the papers:
+`intersection_union` -> `box_iou` -> `generalized_box_iou` (adds the
+enclosing box) -> `distance_box_iou` (adds the centre distance) ->
+`complete_box_iou` (adds the aspect-ratio term). All of them take boxes in
+`"xyxy"` and broadcast over the leading dimensions; `to_xyxy` and
+`decode_deltas` bring other formats there first.
+
+Numerics: widths and heights are clamped at zero (an inverted box is an empty
+box, not a flipped one), and every division has `eps` added to its
+denominator, so no helper can produce NaN or inf for finite input, in value or
+gradient. No helper uses `where` to hide a bad value: the values are never bad.
+"""
+
+import math
+
+from keras import ops
+from keras.utils import bounding_boxes
+
+# Formats that `keras.utils.bounding_boxes.convert_format` understands.
+KERAS_BOX_FORMATS = ("xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw")
+# "yxhw" is the Smooth IoU paper's {y1, x1, h, w}; Keras has no such format.
+BOX_FORMATS = KERAS_BOX_FORMATS + ("yxhw",)
+# The TF Object Detection API / Model Garden Faster R-CNN box coder.
+DEFAULT_SCALE_FACTORS = (10.0, 10.0, 5.0, 5.0)
+# Largest log-size a delta may decode to, as in Model Garden and Detectron
+# (`BBOX_XFORM_CLIP`): exp() of an unbounded prediction would overflow.
+MAX_LOG_SIZE = math.log(1000.0 / 16.0)
+
+
+def compute_dtype(x):
+    """float64 stays float64; everything else is computed in float32."""
+    dtype = ops.dtype(x) if hasattr(x, "dtype") else "float32"
+    return "float64" if dtype == "float64" else "float32"
+
+
+def to_xyxy(boxes, box_format, dtype="float32"):
+    """Converts boxes in `box_format` (see `BOX_FORMATS`) to `"xyxy"`."""
+    if box_format == "yxhw":
+        y1, x1, h, w = ops.unstack(ops.cast(boxes, dtype), 4, axis=-1)
+        return ops.stack([x1, y1, x1 + w, y1 + h], axis=-1)
+    return bounding_boxes.convert_format(
+        boxes, source=box_format, target="xyxy", dtype=dtype
+    )
+
+
+def decode_deltas(deltas, anchors=None, scale_factors=DEFAULT_SCALE_FACTORS,
+                  anchor_format="yxyx"):
+    """Decodes `[ty, tx, th, tw]` deltas against anchors into xyxy boxes.
+
+    This is the Faster R-CNN / TF Object Detection API box coder:
+    `yc = ty / sy * ha + yca`, `h = exp(th / sh) * ha` (likewise for x, w).
+    SSD's variances `(0.1, 0.1, 0.2, 0.2)` are `1 / scale_factors`.
+
+    Args:
+        deltas: `[..., 4]` encoded boxes `[ty, tx, th, tw]`.
+        anchors: `[..., 4]` anchors broadcastable to `deltas`, in
+            `anchor_format`. `None` decodes against the unit anchor centred at
+            the origin, which is enough for IoU and GIoU: both are invariant
+            under translation and per-axis scaling, and decoding two deltas
+            against the same anchor is exactly such a map of decoding them
+            against the unit anchor.
+        scale_factors: the coder's `(sy, sx, sh, sw)`.
+        anchor_format: the format of `anchors`.
+
+    Returns:
+        `[..., 4]` boxes in `"xyxy"`.
+    """
+    dtype = compute_dtype(deltas)
+    deltas = ops.cast(deltas, dtype)
+    scaled = deltas / ops.convert_to_tensor(scale_factors, dtype)
+    ty, tx, th, tw = ops.unstack(scaled, 4, axis=-1)
+    half_h = 0.5 * ops.exp(ops.minimum(th, MAX_LOG_SIZE))
+    half_w = 0.5 * ops.exp(ops.minimum(tw, MAX_LOG_SIZE))
+    yc, xc = ty, tx
+    if anchors is not None:
+        ax1, ay1, ax2, ay2 = ops.unstack(
+            to_xyxy(anchors, anchor_format, dtype), 4, axis=-1
+        )
+        ha, wa = ay2 - ay1, ax2 - ax1
+        yc = ty * ha + 0.5 * (ay1 + ay2)
+        xc = tx * wa + 0.5 * (ax1 + ax2)
+        half_h, half_w = half_h * ha, half_w * wa
+    return ops.stack([xc - half_w, yc - half_h, xc + half_w, yc + half_h], -1)
+
+
+def encode_deltas(boxes, anchors, scale_factors=DEFAULT_SCALE_FACTORS,
+                  box_format="xyxy", anchor_format="yxyx", eps=1e-7):
+    """Inverse of `decode_deltas`: boxes against anchors to `[ty, tx, th, tw]`.
+
+    Sizes are floored at `eps` before the logarithm, so a degenerate box
+    encodes to a large negative, finite log-size.
+    """
+    dtype = compute_dtype(boxes)
+    x1, y1, x2, y2 = ops.unstack(to_xyxy(boxes, box_format, dtype), 4, -1)
+    ax1, ay1, ax2, ay2 = ops.unstack(to_xyxy(anchors, anchor_format, dtype),
+                                     4, -1)
+    ha, wa = ay2 - ay1, ax2 - ax1
+    h = ops.maximum(y2 - y1, eps)
+    w = ops.maximum(x2 - x1, eps)
+    deltas = ops.stack([
+        (0.5 * (y1 + y2) - 0.5 * (ay1 + ay2)) / ha,
+        (0.5 * (x1 + x2) - 0.5 * (ax1 + ax2)) / wa,
+        ops.log(h / ha),
+        ops.log(w / wa),
+    ], axis=-1)
+    return deltas * ops.convert_to_tensor(scale_factors, dtype)
+
+
+def _sides(boxes):
+    x1, y1, x2, y2 = ops.unstack(boxes, 4, axis=-1)
+    return x1, y1, x2, y2
+
+
+def box_area(boxes):
+    """Area of xyxy boxes; inverted sides count as zero."""
+    x1, y1, x2, y2 = _sides(boxes)
+    return ops.relu(x2 - x1) * ops.relu(y2 - y1)
+
+
+def intersection_union(y_true, y_pred):
+    """Intersection and union areas of two xyxy boxes, element-wise."""
+    tx1, ty1, tx2, ty2 = _sides(y_true)
+    px1, py1, px2, py2 = _sides(y_pred)
+    inter_w = ops.relu(ops.minimum(tx2, px2) - ops.maximum(tx1, px1))
+    inter_h = ops.relu(ops.minimum(ty2, py2) - ops.maximum(ty1, py1))
+    intersection = inter_w * inter_h
+    union = box_area(y_true) + box_area(y_pred) - intersection
+    return intersection, union
+
+
+def enclosing_box(y_true, y_pred):
+    """Smallest xyxy box that holds both boxes, element-wise."""
+    tx1, ty1, tx2, ty2 = _sides(y_true)
+    px1, py1, px2, py2 = _sides(y_pred)
+    return ops.stack([
+        ops.minimum(tx1, px1), ops.minimum(ty1, py1),
+        ops.maximum(tx2, px2), ops.maximum(ty2, py2),
+    ], axis=-1)
+
+
+def box_iou(y_true, y_pred, eps=1e-7):
+    """IoU = |A n B| / (|A u B| + eps), element-wise; in [0, 1]."""
+    intersection, union = intersection_union(y_true, y_pred)
+    return intersection / (union + eps)
+
+
+def generalized_box_iou(y_true, y_pred, eps=1e-7):
+    """GIoU = IoU - |C \\ (A u B)| / |C| (Rezatofighi et al., 2019)."""
+    intersection, union = intersection_union(y_true, y_pred)
+    iou = intersection / (union + eps)
+    enclosing = box_area(enclosing_box(y_true, y_pred))
+    return iou - (enclosing - union) / (enclosing + eps)
+
+
+def _centre_distance_ratio(y_true, y_pred, eps):
+    """rho^2(b, b_gt) / c^2: squared centre distance over squared diagonal
+    of the enclosing box (the DIoU penalty)."""
+    tx1, ty1, tx2, ty2 = _sides(y_true)
+    px1, py1, px2, py2 = _sides(y_pred)
+    cx1, cy1, cx2, cy2 = _sides(enclosing_box(y_true, y_pred))
+    diagonal = ops.square(cx2 - cx1) + ops.square(cy2 - cy1)
+    distance = (ops.square(0.5 * (tx1 + tx2 - px1 - px2))
+                + ops.square(0.5 * (ty1 + ty2 - py1 - py2)))
+    return distance / (diagonal + eps)
+
+
+def distance_box_iou(y_true, y_pred, eps=1e-7):
+    """DIoU = IoU - rho^2 / c^2 (Zheng et al., 2020)."""
+    return box_iou(y_true, y_pred, eps) - _centre_distance_ratio(
+        y_true, y_pred, eps)
+
+
+def aspect_ratio_term(y_true, y_pred, eps=1e-7):
+    """CIoU's v = 4 / pi^2 (atan(w_t / h_t) - atan(w_p / h_p))^2."""
+    tx1, ty1, tx2, ty2 = _sides(y_true)
+    px1, py1, px2, py2 = _sides(y_pred)
+    angle_true = ops.arctan(ops.relu(tx2 - tx1) / (ops.relu(ty2 - ty1) + eps))
+    angle_pred = ops.arctan(ops.relu(px2 - px1) / (ops.relu(py2 - py1) + eps))
+    return (4.0 / math.pi**2) * ops.square(angle_true - angle_pred)
+
+
+def complete_box_iou(y_true, y_pred, eps=1e-7):
+    """CIoU = DIoU - alpha * v, alpha = v / (1 - IoU + v) held constant
+    (Zheng et al., 2020: alpha is a trade-off weight, not a gradient path)."""
+    iou = box_iou(y_true, y_pred, eps)
+    v = aspect_ratio_term(y_true, y_pred, eps)
+    alpha = ops.stop_gradient(v / (1.0 - iou + v + eps))
+    return iou - _centre_distance_ratio(y_true, y_pred, eps) - alpha * v
+
+
+def pairwise_iou(boxes_a, boxes_b, eps=1e-7):
+    """IoU of every box in `[N, 4]` with every box in `[M, 4]` -> `[N, M]`.
+
+    Only for anchor matching; losses compare boxes element-wise.
+    """
+    return box_iou(ops.expand_dims(boxes_a, -2), ops.expand_dims(boxes_b, -3),
+                   eps)
+

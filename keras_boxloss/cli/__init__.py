@@ -1,0 +1,1 @@
+"""The `keras-boxloss` command: one entry point, one module per subcommand."""

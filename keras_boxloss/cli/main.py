@@ -1,0 +1,60 @@
+"""`keras-boxloss` entry point.
+
+Each subcommand lives in its own module under `keras_boxloss.cli` and exposes
+`add_arguments(parser)` and `run(args)` (returning an exit code). Those
+modules keep their top-level imports light (argparse, pathlib) and import
+TensorFlow, Model Garden or KerasCV inside `run`, so `keras-boxloss --help`
+stays fast and one command's heavy imports cost nothing to the others.
+"""
+
+import argparse
+import importlib
+import sys
+
+# subcommand name -> (module, one-line help). Add a line to add a command.
+COMMANDS = {
+    "demo": ("keras_boxloss.cli.demo",
+             "fit a toy box-regression model with each loss and print the "
+             "results"),
+}
+
+
+class CommandError(Exception):
+    """An error a user can act on: printed as one line, exit code 2."""
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="keras-boxloss",
+        description="Bounding-box losses for Keras 3 detectors.")
+    parser.add_argument("--debug", action="store_true",
+                        help="print the full traceback on errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text,
+                                    description=help_text)
+        sub.set_defaults(_module=module)
+        sub.add_argument("--debug", action="store_true",
+                         default=argparse.SUPPRESS,
+                         help="print the full traceback on errors")
+        importlib.import_module(module).add_arguments(sub)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return importlib.import_module(args._module).run(args) or 0
+    except (CommandError, ValueError, FileNotFoundError) as error:
+        if args.debug:
+            raise
+        print(f"keras-boxloss {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Smooth IoU loss (Arif, Jameel, Schmidt-Thieme): Algorithm 1 of the paper."""
+
+import keras
+from keras import ops
+
+from keras_boxloss.boxes import box_iou
+from keras_boxloss.losses import validation
+from keras_boxloss.losses.box_loss import IoUFamilyLoss, prepare_boxes
+from keras_boxloss.losses.huber_box_loss import huber_box
+
+
+def smooth_iou(y_true, y_pred, delta=1.0, lambda_weight=None,
+               lambda_gradient=False, mask=None, box_format="xyxy",
+               scale_factors=None, anchors=None, anchor_format="yxyx",
+               eps=1e-7):
+    """Smooth IoU loss per box: `lambda (1 - IoU_k) + (1 - lambda) Huber_k`.
+
+    `lambda` is the mean IoU over the boxes of the batch (Algorithm 1, line 8),
+    counting only boxes where `mask` is non-zero (padding must not drag it
+    down), and 0 when no box counts. While predictions are poor, lambda is
+    small and the loss is the Huber box loss, which has gradients for disjoint
+    boxes; as the boxes overlap, weight moves to `1 - IoU`. The Huber term is
+    computed on the coordinates as given (the encoded deltas in deltas mode,
+    as the paper's TF Object Detection API did); IoU on the decoded boxes.
+
+    By default lambda is a weight, not a path for gradients (stop-gradient):
+    the loss then pulls each box only through its own terms. With
+    `lambda_gradient=True` the gradient also flows through the batch mean,
+    which couples every box to every other. `lambda_weight=` fixes lambda:
+    0 gives `huber_box`, 1 gives `iou`.
+
+    Args:
+        y_true: `(..., 4)` target boxes in `box_format`.
+        y_pred: `(..., 4)` predicted boxes in `box_format`.
+        delta: the Huber term's delta, > 0.
+        lambda_weight: None (batch mean IoU) or a fixed number in [0, 1].
+        lambda_gradient: let gradients flow through the batch-mean lambda.
+        mask: `(...)` weights or booleans; boxes where it is 0 do not count
+            towards lambda. None counts every box.
+        box_format: "xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw",
+            "yxhw", or "deltas" (see `keras_boxloss.losses.iou`).
+        scale_factors: deltas mode only: `(sy, sx, sh, sw)`, default
+            (10, 10, 5, 5).
+        anchors: deltas mode only: anchors to decode against (not needed).
+        anchor_format: the format of `anchors`.
+        eps: added to every denominator, > 0.
+
+    Returns:
+        `(...)` loss per box.
+
+    Example:
+    >>> # identical boxes: lambda = 1, loss = 1 - IoU = 0
+    >>> float(smooth_iou([[0., 0., 4., 4.]], [[0., 0., 4., 4.]])[0])
+    0.0
+    """
+    _check_lambda(lambda_weight, lambda_gradient)
+    huber = huber_box(y_true, y_pred, delta)
+    true_xyxy, pred_xyxy = prepare_boxes(y_true, y_pred, box_format,
+                                         scale_factors, anchors,
+                                         anchor_format, eps)
+    overlap = box_iou(true_xyxy, pred_xyxy, eps)
+    if lambda_weight is not None:
+        weight = ops.cast(lambda_weight, overlap.dtype)
+    else:
+        counted = ops.ones_like(overlap)
+        if mask is not None:
+            counted = ops.cast(ops.broadcast_to(
+                ops.not_equal(ops.convert_to_tensor(mask), 0),
+                ops.shape(overlap)), overlap.dtype)
+        weight = (ops.sum(overlap * counted)
+                  / ops.maximum(ops.sum(counted), 1.0))
+        if not lambda_gradient:
+            weight = ops.stop_gradient(weight)
+    return weight * (1.0 - overlap) + (1.0 - weight) * huber
+
+
+def _check_lambda(lambda_weight, lambda_gradient):
+    if lambda_weight is not None:
+        if (isinstance(lambda_weight, bool)
+                or not isinstance(lambda_weight, (int, float))
+                or not 0.0 <= lambda_weight <= 1.0):
+            raise ValueError(
+                "Expected `lambda_weight` to be None or a number in [0, 1]. "
+                f"Received: lambda_weight={lambda_weight!r}")
+    if not isinstance(lambda_gradient, bool):
+        raise ValueError(
+            "Expected `lambda_gradient` to be True or False. "
+            f"Received: lambda_gradient={lambda_gradient!r}")
+
+
+@keras.saving.register_keras_serializable(package="keras_boxloss")
+class SmoothIoU(IoUFamilyLoss):
+    """Smooth IoU loss: `lambda (1 - IoU_k) + (1 - lambda) Huber_k`.
+
+    Algorithm 1 of Arif, Jameel and Schmidt-Thieme, "Directly Optimizing IoU
+    for Bounding Box Localization". lambda is the mean IoU of the batch's
+    boxes with non-zero `sample_weight`, held constant by default (a weight,
+    not a gradient path; `lambda_gradient=True` lets gradients through), or
+    fixed with `lambda_weight=`. Under a distribution strategy the mean is
+    per replica, as the paper's single-GPU setup had it. See
+    `keras_boxloss.losses.smooth_iou` for all arguments.
+
+    Example:
+    >>> import numpy as np
+    >>> loss = SmoothIoU(delta=1.0)
+    >>> y_true = np.array([[0., 0., 10., 10.], [0., 0., 10., 10.]])
+    >>> y_pred = np.array([[0., 0., 10., 10.], [20., 20., 30., 30.]])
+    >>> # lambda = mean IoU = 0.5; per box 0 and 0.5 * 1 + 0.5 * 4 * 19.5
+    >>> float(loss(y_true, y_pred))
+    19.75
+    """
+
+    fn = staticmethod(smooth_iou)
+
+    def __init__(self, delta=1.0, lambda_weight=None, lambda_gradient=False,
+                 box_format="xyxy", scale_factors=None, anchors=None,
+                 anchor_format="yxyx", eps=1e-7,
+                 reduction="sum_over_batch_size", name=None, dtype=None):
+        validation.check_positive("delta", delta)
+        _check_lambda(lambda_weight, lambda_gradient)
+        super().__init__(delta=delta, lambda_weight=lambda_weight,
+                         lambda_gradient=lambda_gradient,
+                         box_format=box_format, scale_factors=scale_factors,
+                         anchors=anchors, anchor_format=anchor_format,
+                         eps=eps, reduction=reduction, name=name, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        return smooth_iou(y_true, y_pred, mask=self._box_mask,
+                          **self.fn_kwargs)
