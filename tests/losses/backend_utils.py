@@ -1,0 +1,33 @@
+"""Backend-neutral helpers for the loss tests (TensorFlow and JAX)."""
+
+import keras
+import numpy as np
+from keras import ops
+
+
+def to_numpy(x):
+    return np.asarray(ops.convert_to_numpy(x), dtype="float64")
+
+
+def value_and_grads(fn, *args):
+    """Value of `sum(fn(*args))` and its gradients w.r.t. every arg."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tensors = [tf.convert_to_tensor(a) for a in args]
+        with tf.GradientTape() as tape:
+            for t in tensors:
+                tape.watch(t)
+            value = tf.reduce_sum(fn(*tensors))
+        grads = tape.gradient(value, tensors)
+        return to_numpy(value), [to_numpy(g) for g in grads]
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        value, grads = jax.value_and_grad(
+            lambda *a: jnp.sum(fn(*a)), argnums=tuple(range(len(args))))(
+                *[jnp.asarray(a) for a in args])
+        return to_numpy(value), [to_numpy(g) for g in grads]
+    raise NotImplementedError(f"no gradient helper for backend {backend}")

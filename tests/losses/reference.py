@@ -1,0 +1,120 @@
+"""Plain NumPy float64 versions of the box losses, written from the papers'
+formulas one box at a time, independently of the library's tensor code.
+The tests compare the library against these and finite-difference them."""
+
+import math
+
+import numpy as np
+
+
+def area(box):
+    x1, y1, x2, y2 = box
+    return max(x2 - x1, 0.0) * max(y2 - y1, 0.0)
+
+
+def iou(t, p, eps=1e-7):
+    iw = max(min(t[2], p[2]) - max(t[0], p[0]), 0.0)
+    ih = max(min(t[3], p[3]) - max(t[1], p[1]), 0.0)
+    inter = iw * ih
+    return inter / (area(t) + area(p) - inter + eps)
+
+
+def enclosing_area(t, p):
+    return area((min(t[0], p[0]), min(t[1], p[1]),
+                 max(t[2], p[2]), max(t[3], p[3])))
+
+
+def iou_loss(t, p, eps=1e-7):
+    return 1.0 - iou(t, p, eps)
+
+
+def giou_loss(t, p, eps=1e-7):
+    iw = max(min(t[2], p[2]) - max(t[0], p[0]), 0.0)
+    ih = max(min(t[3], p[3]) - max(t[1], p[1]), 0.0)
+    union = area(t) + area(p) - iw * ih
+    c = enclosing_area(t, p)
+    return 1.0 - iou(t, p, eps) + (c - union) / (c + eps)
+
+
+def diou_loss(t, p, eps=1e-7):
+    cw = max(t[2], p[2]) - min(t[0], p[0])
+    ch = max(t[3], p[3]) - min(t[1], p[1])
+    rho2 = (((t[0] + t[2]) - (p[0] + p[2])) / 2) ** 2 + (
+        ((t[1] + t[3]) - (p[1] + p[3])) / 2) ** 2
+    return 1.0 - iou(t, p, eps) + rho2 / (cw**2 + ch**2 + eps)
+
+
+def aspect_v(t, p, eps=1e-7):
+    wt, ht = max(t[2] - t[0], 0.0), max(t[3] - t[1], 0.0)
+    wp, hp = max(p[2] - p[0], 0.0), max(p[3] - p[1], 0.0)
+    return 4 / math.pi**2 * (math.atan(wt / (ht + eps))
+                             - math.atan(wp / (hp + eps))) ** 2
+
+
+def ciou_loss(t, p, eps=1e-7, alpha=None):
+    v = aspect_v(t, p, eps)
+    if alpha is None:
+        alpha = v / (1 - iou(t, p, eps) + v + eps)
+    return diou_loss(t, p, eps) + alpha * v
+
+
+def huber_box(t, p, delta=1.0):
+    total = 0.0
+    for a, b in zip(t, p):
+        x = abs(b - a)
+        total += 0.5 * x * x if x <= delta else delta * (x - 0.5 * delta)
+    return total
+
+
+def smooth_iou(ts, ps, delta=1.0, eps=1e-7):
+    ious = [iou(t, p, eps) for t, p in zip(ts, ps)]
+    lam = sum(ious) / len(ious)
+    return [lam * (1 - i) + (1 - lam) * huber_box(t, p, delta)
+            for t, p, i in zip(ts, ps, ious)]
+
+
+PER_BOX = {"iou": iou_loss, "giou": giou_loss, "diou": diou_loss,
+           "ciou": ciou_loss, "huber": huber_box}
+
+
+def per_box(name, ts, ps):
+    fn = PER_BOX[name]
+    return np.array([fn(tuple(t), tuple(p)) for t, p in zip(ts, ps)])
+
+
+def encode_deltas(boxes, anchors, scale=(10.0, 10.0, 5.0, 5.0)):
+    """xyxy boxes against yxyx anchors -> [ty, tx, th, tw] (TF OD API)."""
+    out = []
+    for (x1, y1, x2, y2), (ay1, ax1, ay2, ax2) in zip(boxes, anchors):
+        ha, wa = ay2 - ay1, ax2 - ax1
+        out.append([
+            ((y1 + y2) / 2 - (ay1 + ay2) / 2) / ha * scale[0],
+            ((x1 + x2) / 2 - (ax1 + ax2) / 2) / wa * scale[1],
+            math.log((y2 - y1) / ha) * scale[2],
+            math.log((x2 - x1) / wa) * scale[3],
+        ])
+    return np.array(out)
+
+
+def from_xyxy(boxes, fmt):
+    """xyxy -> another format, by the formats' definitions."""
+    x1, y1, x2, y2 = np.moveaxis(np.asarray(boxes, "float64"), -1, 0)
+    w, h = x2 - x1, y2 - y1
+    cx, cy = x1 + w / 2, y1 + h / 2
+    columns = {
+        "xyxy": (x1, y1, x2, y2), "yxyx": (y1, x1, y2, x2),
+        "xywh": (x1, y1, w, h), "center_xywh": (cx, cy, w, h),
+        "center_yxhw": (cy, cx, h, w), "yxhw": (y1, x1, h, w),
+    }[fmt]
+    return np.stack(columns, axis=-1)
+
+
+def numeric_grad(fn, x, h=1e-6):
+    """Central finite differences of scalar fn at float64 array x."""
+    x = np.array(x, dtype="float64")
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[index] = h
+        grad[index] = (fn(x + step) - fn(x - step)) / (2 * h)
+    return grad
