@@ -30,6 +30,8 @@ def prepare_boxes(y_true, y_pred, box_format="xyxy", scale_factors=None,
     dtype = boxes.compute_dtype(y_pred)
     y_true, y_pred = ops.cast(y_true, dtype), ops.cast(y_pred, dtype)
     if box_format == validation.DELTA_FORMAT:
+        if anchors is not None:
+            validation.check_anchor_shape(anchors, y_pred)
         return tuple(boxes.decode_deltas(t, anchors, scale_factors,
                                          anchor_format)
                      for t in (y_true, y_pred))
@@ -116,14 +118,13 @@ class IoUFamilyLoss(BoxLoss):
     requires_anchors = False
 
     def __init__(self, box_format="xyxy", scale_factors=None, anchors=None,
-                 anchor_format="yxyx", eps=1e-7, **kwargs):
+                 anchor_format="yxyx", eps=1e-7,
+                 reduction="sum_over_batch_size", name=None, dtype=None):
         # Validate now, so a bad argument fails at construction, not at fit.
         scale_factors, anchors = validation.check_box_args(
             box_format, scale_factors, anchors, anchor_format, eps,
             requires_anchors=self.requires_anchors,
             loss_name=type(self).__name__)
-        if box_format != validation.DELTA_FORMAT:
-            scale_factors = None
         super().__init__(box_format=box_format, scale_factors=scale_factors,
                          anchors=anchors, anchor_format=anchor_format,
-                         eps=eps, **kwargs)
+                         eps=eps, reduction=reduction, name=name, dtype=dtype)

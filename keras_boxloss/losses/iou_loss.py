@@ -69,7 +69,7 @@ class IoU(IoUFamilyLoss):
                  anchors=None, anchor_format="yxyx", eps=1e-7,
                  reduction="sum_over_batch_size", name=None, dtype=None):
         validation.check_choice("mode", mode, IOU_MODES)
-        super().__init__(mode=mode, box_format=box_format,
-                         scale_factors=scale_factors, anchors=anchors,
-                         anchor_format=anchor_format, eps=eps,
-                         reduction=reduction, name=name, dtype=dtype)
+        super().__init__(box_format=box_format, scale_factors=scale_factors,
+                         anchors=anchors, anchor_format=anchor_format,
+                         eps=eps, reduction=reduction, name=name, dtype=dtype)
+        self.fn_kwargs["mode"] = mode

@@ -118,11 +118,11 @@ class SmoothIoU(IoUFamilyLoss):
                  reduction="sum_over_batch_size", name=None, dtype=None):
         validation.check_positive("delta", delta)
         _check_lambda(lambda_weight, lambda_gradient)
-        super().__init__(delta=delta, lambda_weight=lambda_weight,
-                         lambda_gradient=lambda_gradient,
-                         box_format=box_format, scale_factors=scale_factors,
+        super().__init__(box_format=box_format, scale_factors=scale_factors,
                          anchors=anchors, anchor_format=anchor_format,
                          eps=eps, reduction=reduction, name=name, dtype=dtype)
+        self.fn_kwargs.update(delta=delta, lambda_weight=lambda_weight,
+                              lambda_gradient=lambda_gradient)
 
     def call(self, y_true, y_pred):
         return smooth_iou(y_true, y_pred, mask=self._box_mask,

@@ -96,6 +96,17 @@ def check_box_shapes(y_true, y_pred):
             f"Received: y_true.shape={true_shape}, y_pred.shape={pred_shape}")
 
 
+def check_anchor_shape(anchors, y_pred):
+    """Anchors must broadcast against the boxes `(..., 4)`."""
+    anchor_shape, box_shape = tuple(anchors.shape), tuple(y_pred.shape)
+    trailing = zip(reversed(anchor_shape), reversed(box_shape))
+    if len(anchor_shape) > len(box_shape) or not all(
+            a == 1 or b is None or a == b for a, b in trailing):
+        raise ValueError(
+            "Expected `anchors` broadcastable to the boxes' shape "
+            f"{box_shape}. Received: anchors.shape={anchor_shape}")
+
+
 def as_tensor_pair(y_true, y_pred):
     y_true = ops.convert_to_tensor(y_true)
     y_pred = ops.convert_to_tensor(y_pred)
