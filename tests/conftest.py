@@ -1,0 +1,34 @@
+"""Runs the backend-neutral tests on any Keras backend, the rest on TF only.
+
+The loss library is pure `keras.ops` and is tested on TensorFlow and JAX
+(`KERAS_BACKEND=jax python -m pytest`). The detector tooling (tf.data,
+TFRecords, SavedModel, Model Garden) is TensorFlow by nature: under another
+backend those tests are deselected, and the run says how many.
+"""
+
+from pathlib import Path
+
+import keras
+
+TESTS = Path(__file__).resolve().parent
+BACKEND_NEUTRAL = [TESTS / "losses", TESTS / "test_boxes.py",
+                   TESTS / "test_toy_regression.py"]
+
+
+def _is_neutral(path):
+    path = Path(path).resolve()
+    return any(path == p or p in path.parents for p in BACKEND_NEUTRAL)
+
+
+def pytest_collection_modifyitems(config, items):
+    if keras.backend.backend() == "tensorflow":
+        return
+    kept = [item for item in items if _is_neutral(item.path)]
+    dropped = [item for item in items if not _is_neutral(item.path)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def pytest_report_header(config):
+    return f"keras backend: {keras.backend.backend()}"
