@@ -109,85 +109,97 @@ def encode_deltas(boxes, anchors, scale_factors=DEFAULT_SCALE_FACTORS,
 
 
 def _sides(boxes):
-    x1, y1, x2, y2 = ops.unstack(boxes, 4, axis=-1)
-    return x1, y1, x2, y2
+    """(x1, y1, x2, y2) of xyxy boxes. The helpers below work on these
+    tuples, so each loss splits its two tensors once (splitting is a strided
+    copy of the whole tensor; without XLA to fuse it, it dominates)."""
+    return tuple(ops.unstack(boxes, 4, axis=-1))
+
+
+def _area(box):
+    x1, y1, x2, y2 = box
+    return ops.relu(x2 - x1) * ops.relu(y2 - y1)
+
+
+def _intersection_union(t, p):
+    inter_w = ops.relu(ops.minimum(t[2], p[2]) - ops.maximum(t[0], p[0]))
+    inter_h = ops.relu(ops.minimum(t[3], p[3]) - ops.maximum(t[1], p[1]))
+    intersection = inter_w * inter_h
+    return intersection, _area(t) + _area(p) - intersection
+
+
+def _enclosing(t, p):
+    return (ops.minimum(t[0], p[0]), ops.minimum(t[1], p[1]),
+            ops.maximum(t[2], p[2]), ops.maximum(t[3], p[3]))
+
+
+def _iou(t, p, eps):
+    intersection, union = _intersection_union(t, p)
+    return intersection / (union + eps), union
+
+
+def _centre_distance_ratio(t, p, eps):
+    """rho^2(b, b_gt) / c^2: squared centre distance over the squared
+    diagonal of the enclosing box (the DIoU penalty)."""
+    cx1, cy1, cx2, cy2 = _enclosing(t, p)
+    diagonal = ops.square(cx2 - cx1) + ops.square(cy2 - cy1)
+    distance = 0.25 * (ops.square(t[0] + t[2] - p[0] - p[2])
+                       + ops.square(t[1] + t[3] - p[1] - p[3]))
+    return distance / (diagonal + eps)
+
+
+def _aspect_ratio_term(t, p, eps):
+    angle_t = ops.arctan(ops.relu(t[2] - t[0]) / (ops.relu(t[3] - t[1]) + eps))
+    angle_p = ops.arctan(ops.relu(p[2] - p[0]) / (ops.relu(p[3] - p[1]) + eps))
+    return (4.0 / math.pi**2) * ops.square(angle_t - angle_p)
 
 
 def box_area(boxes):
     """Area of xyxy boxes; inverted sides count as zero."""
-    x1, y1, x2, y2 = _sides(boxes)
-    return ops.relu(x2 - x1) * ops.relu(y2 - y1)
+    return _area(_sides(boxes))
 
 
 def intersection_union(y_true, y_pred):
     """Intersection and union areas of two xyxy boxes, element-wise."""
-    tx1, ty1, tx2, ty2 = _sides(y_true)
-    px1, py1, px2, py2 = _sides(y_pred)
-    inter_w = ops.relu(ops.minimum(tx2, px2) - ops.maximum(tx1, px1))
-    inter_h = ops.relu(ops.minimum(ty2, py2) - ops.maximum(ty1, py1))
-    intersection = inter_w * inter_h
-    union = box_area(y_true) + box_area(y_pred) - intersection
-    return intersection, union
+    return _intersection_union(_sides(y_true), _sides(y_pred))
 
 
 def enclosing_box(y_true, y_pred):
     """Smallest xyxy box that holds both boxes, element-wise."""
-    tx1, ty1, tx2, ty2 = _sides(y_true)
-    px1, py1, px2, py2 = _sides(y_pred)
-    return ops.stack([
-        ops.minimum(tx1, px1), ops.minimum(ty1, py1),
-        ops.maximum(tx2, px2), ops.maximum(ty2, py2),
-    ], axis=-1)
+    return ops.stack(_enclosing(_sides(y_true), _sides(y_pred)), axis=-1)
 
 
 def box_iou(y_true, y_pred, eps=1e-7):
     """IoU = |A n B| / (|A u B| + eps), element-wise; in [0, 1]."""
-    intersection, union = intersection_union(y_true, y_pred)
-    return intersection / (union + eps)
+    return _iou(_sides(y_true), _sides(y_pred), eps)[0]
 
 
 def generalized_box_iou(y_true, y_pred, eps=1e-7):
     """GIoU = IoU - |C \\ (A u B)| / |C| (Rezatofighi et al., 2019)."""
-    intersection, union = intersection_union(y_true, y_pred)
-    iou = intersection / (union + eps)
-    enclosing = box_area(enclosing_box(y_true, y_pred))
+    t, p = _sides(y_true), _sides(y_pred)
+    iou, union = _iou(t, p, eps)
+    enclosing = _area(_enclosing(t, p))
     return iou - (enclosing - union) / (enclosing + eps)
-
-
-def _centre_distance_ratio(y_true, y_pred, eps):
-    """rho^2(b, b_gt) / c^2: squared centre distance over squared diagonal
-    of the enclosing box (the DIoU penalty)."""
-    tx1, ty1, tx2, ty2 = _sides(y_true)
-    px1, py1, px2, py2 = _sides(y_pred)
-    cx1, cy1, cx2, cy2 = _sides(enclosing_box(y_true, y_pred))
-    diagonal = ops.square(cx2 - cx1) + ops.square(cy2 - cy1)
-    distance = (ops.square(0.5 * (tx1 + tx2 - px1 - px2))
-                + ops.square(0.5 * (ty1 + ty2 - py1 - py2)))
-    return distance / (diagonal + eps)
 
 
 def distance_box_iou(y_true, y_pred, eps=1e-7):
     """DIoU = IoU - rho^2 / c^2 (Zheng et al., 2020)."""
-    return box_iou(y_true, y_pred, eps) - _centre_distance_ratio(
-        y_true, y_pred, eps)
+    t, p = _sides(y_true), _sides(y_pred)
+    return _iou(t, p, eps)[0] - _centre_distance_ratio(t, p, eps)
 
 
 def aspect_ratio_term(y_true, y_pred, eps=1e-7):
     """CIoU's v = 4 / pi^2 (atan(w_t / h_t) - atan(w_p / h_p))^2."""
-    tx1, ty1, tx2, ty2 = _sides(y_true)
-    px1, py1, px2, py2 = _sides(y_pred)
-    angle_true = ops.arctan(ops.relu(tx2 - tx1) / (ops.relu(ty2 - ty1) + eps))
-    angle_pred = ops.arctan(ops.relu(px2 - px1) / (ops.relu(py2 - py1) + eps))
-    return (4.0 / math.pi**2) * ops.square(angle_true - angle_pred)
+    return _aspect_ratio_term(_sides(y_true), _sides(y_pred), eps)
 
 
 def complete_box_iou(y_true, y_pred, eps=1e-7):
     """CIoU = DIoU - alpha * v, alpha = v / (1 - IoU + v) held constant
     (Zheng et al., 2020: alpha is a trade-off weight, not a gradient path)."""
-    iou = box_iou(y_true, y_pred, eps)
-    v = aspect_ratio_term(y_true, y_pred, eps)
+    t, p = _sides(y_true), _sides(y_pred)
+    iou = _iou(t, p, eps)[0]
+    v = _aspect_ratio_term(t, p, eps)
     alpha = ops.stop_gradient(v / (1.0 - iou + v + eps))
-    return iou - _centre_distance_ratio(y_true, y_pred, eps) - alpha * v
+    return iou - _centre_distance_ratio(t, p, eps) - alpha * v
 
 
 def pairwise_iou(boxes_a, boxes_b, eps=1e-7):
