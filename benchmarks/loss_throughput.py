@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -95,7 +94,9 @@ def floor_fn():
 
 
 def time_ms(fn, args, repeats, min_seconds=0.2):
-    """Median milliseconds per call, after a warm-up (trace/compile) call."""
+    """Best-of-`repeats` milliseconds per call, after a warm-up (trace and
+    compile) call. The minimum, as timeit advises: on a shared machine other
+    processes only ever add time."""
     result = fn(*args)
     tf.nest.map_structure(lambda t: t.numpy(), result)
     samples = []
@@ -109,7 +110,7 @@ def time_ms(fn, args, repeats, min_seconds=0.2):
             if elapsed >= min_seconds / repeats or calls >= 1000:
                 break
         samples.append(1e3 * elapsed / calls)
-    return statistics.median(samples)
+    return min(samples)
 
 
 def run(sizes, repeats, keras_cv_max_n, modes):

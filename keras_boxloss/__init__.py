@@ -6,9 +6,10 @@ their heavy dependencies themselves.
 """
 
 from keras_boxloss import boxes, losses
-from keras_boxloss.losses import CIoU, DIoU, GIoU, HuberBox, IoU, SmoothIoU
+from keras_boxloss.losses import (CIoU, DIoU, GIoU, HuberBox, IoU, MultiBox,
+                                  SmoothIoU)
 
 __version__ = "0.1.0"
 
-__all__ = ["CIoU", "DIoU", "GIoU", "HuberBox", "IoU", "SmoothIoU", "boxes",
-           "losses"]
+__all__ = ["CIoU", "DIoU", "GIoU", "HuberBox", "IoU", "MultiBox", "SmoothIoU",
+           "boxes", "losses"]

@@ -6,6 +6,7 @@ from keras_boxloss.losses.diou_loss import DIoU, diou
 from keras_boxloss.losses.giou_loss import GIoU, giou
 from keras_boxloss.losses.huber_box_loss import HuberBox, huber_box
 from keras_boxloss.losses.iou_loss import IoU, iou
+from keras_boxloss.losses.multibox_loss import MultiBox, multibox
 from keras_boxloss.losses.smooth_iou_loss import SmoothIoU, smooth_iou
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "GIoU", "giou",
     "HuberBox", "huber_box",
     "IoU", "iou",
+    "MultiBox", "multibox",
     "SmoothIoU", "smooth_iou",
 ]

@@ -3,13 +3,16 @@
 until it is given example inputs here, so it cannot skip the contract."""
 
 import inspect
+from dataclasses import dataclass
+from typing import Callable
 
 import keras
 import numpy as np
 import pytest
 
 import keras_boxloss
-from keras_boxloss import CIoU, DIoU, GIoU, HuberBox, IoU, SmoothIoU
+from keras_boxloss import (CIoU, DIoU, GIoU, HuberBox, IoU, MultiBox,
+                           SmoothIoU)
 from tests.losses.backend_utils import to_numpy, value_and_grads
 
 EXPORTED = sorted(
@@ -57,40 +60,106 @@ def delta_example(rng, shape=(2, 4)):
     return t, (t + rng.normal(0, 0.5, t.shape)).astype("float32")
 
 
-# loss instance -> (example maker, degenerate pairs). Every exported class
-# appears with its defaults and, where it has one, its deltas mode.
+def box_padding(like_t, like_p):
+    """One padded item: -1 padding and NaN/inf garbage. Masking the inputs,
+    not the outputs, must keep them out of values and gradients."""
+    pad_t = np.full(like_t.shape, -1, "float32")
+    pad_p = np.full(like_p.shape, -1, "float32").reshape(-1, 4)
+    pad_p[1::4] = np.nan
+    pad_p[2::4] = [np.inf, 0, 0, 0]
+    return pad_t, pad_p.reshape(like_p.shape)
+
+
+@dataclass
+class Case:
+    loss: keras.losses.Loss
+    make: Callable            # (rng, batch shape) -> (y_true, y_pred)
+    degenerate: tuple         # (y_true, y_pred) of hard cases
+    pad: Callable = box_padding
+    elementwise: bool = True  # one loss per box, independent of the batch
+
+
+def pairs(array):
+    return array[:, 0], array[:, 1]
+
+
+NUM_CLASSES = 2
+
+
+def multibox_example(rng, shape=(2, 4)):
+    """(images, anchors) of [deltas, class] targets and [deltas, logits]."""
+    deltas = rng.normal(0, 1, shape + (4,))
+    classes = rng.integers(-1, NUM_CLASSES + 1, shape + (1,))
+    classes[..., 0, 0] = 1  # at least one positive per image
+    y_true = np.concatenate([deltas, classes], -1).astype("float32")
+    y_pred = np.concatenate([deltas + rng.normal(0, 0.5, deltas.shape),
+                             rng.normal(0, 2, shape + (NUM_CLASSES + 1,))],
+                            -1).astype("float32")
+    return y_true, y_pred
+
+
+def multibox_padding(like_t, like_p):
+    return (np.full(like_t.shape, np.nan, "float32"),
+            np.full(like_p.shape, np.inf, "float32"))
+
+
+MULTIBOX_DEGENERATE = (
+    np.float32([[[0, 0, 0, 0, 1], [1e4, -1e4, 1e4, -1e4, 2],
+                 [0, 0, 0, 0, 0], [0, 0, 0, 0, -1]]]),
+    np.float32([[[1e4, -1e4, 1e4, -1e4, 1e4, -1e4, 0],
+                 [0, 0, 0, 0, -1e4, 1e4, 1e4],
+                 [0, 0, 0, 0, 1e4, 1e4, 1e4],
+                 [np.nan] * 7]]),
+)
+
+# Every exported class appears with its defaults and, where it has one, its
+# deltas mode.
 CASES = {
-    "HuberBox": (HuberBox(), box_example, DEGENERATE),
-    "IoU": (IoU(), box_example, DEGENERATE),
-    "IoU-log": (IoU(mode="log"), box_example, DEGENERATE),
-    "IoU-deltas": (IoU(box_format="deltas"), delta_example,
-                   DEGENERATE_DELTAS),
-    "GIoU": (GIoU(), box_example, DEGENERATE),
-    "GIoU-deltas": (GIoU(box_format="deltas", scale_factors=(1, 1, 1, 1)),
-                    delta_example, DEGENERATE_DELTAS),
-    "DIoU": (DIoU(), box_example, DEGENERATE),
-    "DIoU-deltas": (DIoU(box_format="deltas", anchors=ANCHORS),
-                    delta_example, DEGENERATE_DELTAS),
-    "CIoU": (CIoU(), box_example, DEGENERATE),
-    "CIoU-deltas": (CIoU(box_format="deltas", anchors=ANCHORS),
-                    delta_example, DEGENERATE_DELTAS),
-    "SmoothIoU": (SmoothIoU(), box_example, DEGENERATE),
-    "SmoothIoU-deltas": (SmoothIoU(box_format="deltas"), delta_example,
-                         DEGENERATE_DELTAS),
-    "SmoothIoU-fixed": (SmoothIoU(lambda_weight=0.3, delta=2.0),
-                        box_example, DEGENERATE),
+    "HuberBox": Case(HuberBox(), box_example, pairs(DEGENERATE)),
+    "IoU": Case(IoU(), box_example, pairs(DEGENERATE)),
+    "IoU-log": Case(IoU(mode="log"), box_example, pairs(DEGENERATE)),
+    "IoU-deltas": Case(IoU(box_format="deltas"), delta_example,
+                       pairs(DEGENERATE_DELTAS)),
+    "GIoU": Case(GIoU(), box_example, pairs(DEGENERATE)),
+    "GIoU-deltas": Case(GIoU(box_format="deltas",
+                             scale_factors=(1, 1, 1, 1)),
+                        delta_example, pairs(DEGENERATE_DELTAS)),
+    "DIoU": Case(DIoU(), box_example, pairs(DEGENERATE)),
+    "DIoU-deltas": Case(DIoU(box_format="deltas", anchors=ANCHORS),
+                        delta_example, pairs(DEGENERATE_DELTAS)),
+    "CIoU": Case(CIoU(), box_example, pairs(DEGENERATE)),
+    "CIoU-deltas": Case(CIoU(box_format="deltas", anchors=ANCHORS),
+                        delta_example, pairs(DEGENERATE_DELTAS)),
+    "SmoothIoU": Case(SmoothIoU(), box_example, pairs(DEGENERATE)),
+    "SmoothIoU-deltas": Case(SmoothIoU(box_format="deltas"), delta_example,
+                             pairs(DEGENERATE_DELTAS)),
+    "SmoothIoU-fixed": Case(SmoothIoU(lambda_weight=0.3, delta=2.0),
+                            box_example, pairs(DEGENERATE)),
+    "MultiBox": Case(MultiBox(NUM_CLASSES), multibox_example,
+                     MULTIBOX_DEGENERATE, multibox_padding, False),
+    "MultiBox-giou": Case(MultiBox(NUM_CLASSES, box_loss=GIoU()),
+                          multibox_example, MULTIBOX_DEGENERATE,
+                          multibox_padding, False),
+    "MultiBox-ciou-focal": Case(
+        MultiBox(NUM_CLASSES, box_loss=CIoU(), anchors=ANCHORS,
+                 classification="sigmoid_focal"),
+        lambda rng, shape=(2, 4): tuple(
+            a[..., :-1] if i else a  # C sigmoid logits, no background
+            for i, a in enumerate(multibox_example(rng, shape))),
+        (MULTIBOX_DEGENERATE[0], MULTIBOX_DEGENERATE[1][..., :-1]),
+        multibox_padding, False),
 }
 IDS = list(CASES)
 
 
-def per_box(loss):
+def unreduced(loss):
     config = loss.get_config()
     config["reduction"] = None
     return type(loss).from_config(config)
 
 
 def test_every_loss_has_examples():
-    covered = {type(loss) for loss, _, _ in CASES.values()}
+    covered = {type(case.loss) for case in CASES.values()}
     assert EXPORTED, "no losses discovered"
     assert set(EXPORTED) <= covered, set(EXPORTED) - covered
 
@@ -104,7 +173,7 @@ def test_every_loss_is_registered_under_the_package():
 
 @pytest.mark.parametrize("case", IDS)
 def test_config_round_trip_keeps_every_argument(case):
-    loss, make, _ = CASES[case]
+    loss, make = CASES[case].loss, CASES[case].make
     config = loss.get_config()
     signature = inspect.signature(type(loss).__init__)
     assert set(signature.parameters) - {"self"} == set(config)
@@ -119,10 +188,9 @@ def test_config_round_trip_keeps_every_argument(case):
 
 
 @pytest.mark.parametrize("case", IDS)
-def test_finite_values_and_gradients_on_degenerate_boxes(case):
-    loss, _, pairs = CASES[case]
-    loss = per_box(loss)
-    t, p = pairs[:, 0], pairs[:, 1]
+def test_finite_values_and_gradients_on_degenerate_inputs(case):
+    loss = unreduced(CASES[case].loss)
+    t, p = CASES[case].degenerate
     value, grads = value_and_grads(lambda a, b: loss(a, b), t, p)
     assert np.isfinite(value)
     for grad in grads:
@@ -133,30 +201,29 @@ def test_finite_values_and_gradients_on_degenerate_boxes(case):
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 @pytest.mark.parametrize("case", IDS)
 def test_half_precision_inputs_are_computed_in_float32(case, dtype):
-    loss, make, pairs = CASES[case]
-    loss = per_box(loss)
-    t, p = make(np.random.default_rng(1))
+    loss = unreduced(CASES[case].loss)
+    t, p = CASES[case].make(np.random.default_rng(1))
     t16, p16 = (keras.ops.cast(x, dtype) for x in (t, p))
     # Same as float32 on the rounded inputs: nothing is computed in 16 bits.
     expected = loss(keras.ops.cast(t16, "float32"),
                     keras.ops.cast(p16, "float32"))
     np.testing.assert_allclose(to_numpy(loss(t16, p16)), to_numpy(expected),
                                rtol=1e-6, atol=1e-6)
-    fn = type(loss).fn
-    np.testing.assert_allclose(
-        to_numpy(fn(t16, p16, **loss.fn_kwargs)), to_numpy(expected),
-        rtol=1e-6, atol=1e-6)
+    if hasattr(loss, "fn_kwargs"):  # the function form too
+        np.testing.assert_allclose(
+            to_numpy(type(loss).fn(t16, p16, **loss.fn_kwargs)),
+            to_numpy(expected), rtol=1e-6, atol=1e-6)
     value, grads = value_and_grads(
-        lambda a, b: loss(a, b), *(keras.ops.cast(x, dtype)
-                                   for x in (pairs[:, 0], pairs[:, 1])))
+        lambda a, b: loss(a, b),
+        *(keras.ops.cast(np.nan_to_num(x, nan=0.0, posinf=1e4, neginf=-1e4),
+                         dtype) for x in CASES[case].degenerate))
     assert np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads)
 
 
-@pytest.mark.parametrize("case", IDS)
+@pytest.mark.parametrize("case", [c for c in IDS if CASES[c].elementwise])
 def test_batched_equals_flattened(case):
-    loss, make, _ = CASES[case]
-    loss = per_box(loss)
-    t, p = make(np.random.default_rng(2))
+    loss = unreduced(CASES[case].loss)
+    t, p = CASES[case].make(np.random.default_rng(2))
     batched = to_numpy(loss(t, p))
     assert batched.shape == t.shape[:-1]
     config = loss.get_config()
@@ -171,19 +238,17 @@ def test_batched_equals_flattened(case):
 
 
 @pytest.mark.parametrize("case", IDS)
-def test_zero_weight_boxes_contribute_exactly_nothing(case):
-    loss, make, _ = CASES[case]
-    config = {**loss.get_config(), "reduction": "sum"}
-    loss = type(loss).from_config(config)
-    t, p = make(np.random.default_rng(3), shape=(2, 4))
-    # a third image of padding; NaN and inf too: masking the inputs, not
-    # the outputs, keeps them out of values and gradients
-    pad_t = np.concatenate([t, np.full((1, 4, 4), -1, "float32")])
-    pad_p = np.concatenate([p, np.float32([[[-1] * 4, [np.nan] * 4,
-                                            [np.inf, 0, 0, 0], [0] * 4]])])
-    weight = np.float32([[1] * 4, [1] * 4, [0] * 4])
+def test_zero_weight_items_contribute_exactly_nothing(case):
+    config = {**CASES[case].loss.get_config(), "reduction": "sum"}
+    loss = type(CASES[case].loss).from_config(config)
+    t, p = CASES[case].make(np.random.default_rng(3), shape=(2, 4))
+    pad_t, pad_p = CASES[case].pad(t[:1], p[:1])
+    all_t, all_p = np.concatenate([t, pad_t]), np.concatenate([p, pad_p])
+    # one weight per loss value: per box, or per image for MultiBox
+    weight = np.ones(to_numpy(unreduced(loss)(t, p)).shape[1:], "float32")
+    weight = np.stack([weight, weight, 0 * weight])
     value, (grad,) = value_and_grads(
-        lambda a: loss(pad_t, a, sample_weight=weight), pad_p)
+        lambda a: loss(all_t, a, sample_weight=weight), all_p)
     np.testing.assert_allclose(value, to_numpy(loss(t, p)), rtol=1e-6)
     assert np.all(np.isfinite(grad))
     np.testing.assert_array_equal(grad[2:], 0.0)
@@ -191,11 +256,11 @@ def test_zero_weight_boxes_contribute_exactly_nothing(case):
 
 @pytest.mark.parametrize("case", IDS)
 def test_fit_with_jit_compile_matches_eager(case):
-    loss, make, _ = CASES[case]
-    t, p = make(np.random.default_rng(4), shape=(4, 4))
+    loss = CASES[case].loss
+    t, p = CASES[case].make(np.random.default_rng(4), shape=(4, 4))
     model = keras.Sequential([
-        keras.Input((4, 4)),
-        keras.layers.Dense(4, kernel_initializer="identity",
+        keras.Input(p.shape[1:]),
+        keras.layers.Dense(p.shape[-1], kernel_initializer="identity",
                            bias_initializer="zeros"),
     ])
     model.compile(optimizer=keras.optimizers.SGD(0.0), loss=loss,
@@ -209,9 +274,10 @@ def test_fit_with_jit_compile_matches_eager(case):
 
 @pytest.mark.filterwarnings("ignore:Skipping variable loading")
 @pytest.mark.parametrize("case", ["HuberBox", "IoU-log", "GIoU-deltas",
-                                  "CIoU-deltas", "SmoothIoU-fixed"])
+                                  "CIoU-deltas", "SmoothIoU-fixed",
+                                  "MultiBox-ciou-focal"])
 def test_compiled_model_saves_and_loads_with_its_loss(case, tmp_path):
-    loss, _, _ = CASES[case]
+    loss = CASES[case].loss
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
     model.compile(optimizer="adam", loss=loss)
     path = tmp_path / "model.keras"
