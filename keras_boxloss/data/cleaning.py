@@ -256,12 +256,8 @@ def _check_finite(box, filename, index):
 
 def clean_boxes(annotation, width, height, name_to_id, policy, report):
     """Applies the box policy; returns the kept `AnnotatedBox`es."""
-    from keras import ops
-
-    from keras_boxloss.boxes import pairwise_iou
-
     name = annotation.filename
-    kept = []
+    candidates = []
     for index, box in enumerate(annotation.objects):
         _check_finite(box, name, index)
         where = f"object {index} ({box.name})"
@@ -287,19 +283,32 @@ def clean_boxes(annotation, width, height, name_to_id, policy, report):
             report.add("degenerate_box", name,
                        f"{where} {x2 - x1:g}x{y2 - y1:g} px")
             continue
-        candidate = AnnotatedBox(box.name, x1, y1, x2, y2, box.is_crowd)
-        same_class = [k for k in kept if k.name == box.name]
-        if same_class:
-            ious = ops.convert_to_numpy(pairwise_iou(
-                np.array([[x1, y1, x2, y2]], np.float32),
-                np.array([[k.xmin, k.ymin, k.xmax, k.ymax]
-                          for k in same_class], np.float32)))
-            if ious.max() >= policy.duplicate_iou:
-                report.add("duplicate_box", name,
-                           f"{where} IoU {ious.max():.2f}")
-                continue
-        kept.append(candidate)
-    return kept
+        candidates.append((where, AnnotatedBox(box.name, x1, y1, x2, y2,
+                                               box.is_crowd)))
+    return _drop_duplicates(name, candidates, policy, report)
+
+
+def _drop_duplicates(name, candidates, policy, report):
+    """Keeps each box unless it overlaps an earlier kept box of its class by
+    IoU >= `policy.duplicate_iou`."""
+    from keras import ops
+
+    from keras_boxloss.boxes import pairwise_iou
+
+    if not candidates:
+        return []
+    corners = np.array([[b.xmin, b.ymin, b.xmax, b.ymax]
+                        for _, b in candidates], np.float64)
+    ious = ops.convert_to_numpy(pairwise_iou(corners, corners))
+    kept = []
+    for i, (where, box) in enumerate(candidates):
+        same = [j for j in kept if candidates[j][1].name == box.name]
+        if same and ious[i, same].max() >= policy.duplicate_iou:
+            report.add("duplicate_box", name,
+                       f"{where} IoU {ious[i, same].max():.2f}")
+            continue
+        kept.append(i)
+    return [candidates[i][1] for i in kept]
 
 
 def build_record(annotation, source_id, label_map, policy, report):
