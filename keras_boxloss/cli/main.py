@@ -16,6 +16,12 @@ COMMANDS = {
     "demo": ("keras_boxloss.cli.demo",
              "fit a toy box-regression model with each loss and print the "
              "results"),
+    "convert": ("keras_boxloss.cli.convert",
+                "convert VOC XML, CSV or COCO JSON annotations to TFRecords "
+                "with a label map, reporting every data defect"),
+    "evaluate": ("keras_boxloss.cli.evaluate",
+                 "COCO metrics and the paper's mean IoU of predictions "
+                 "against TFRecords' ground truth"),
 }
 
 

@@ -21,16 +21,20 @@ Crowd ground truth (`is_crowd`) takes part in neither. With
 import numpy as np
 
 
-def _iou_matrix(predicted, truth):
+def _iou_matrix(predicted, truth, height, width):
+    """IoU of normalised yxyx boxes, computed in pixels (IoU does not
+    change under per-axis scaling; pixels keep `eps` negligible)."""
     from keras import ops
 
     from keras_boxloss.boxes import pairwise_iou, to_xyxy
 
     if not len(predicted) or not len(truth):
         return np.zeros((len(predicted), len(truth)))
+    scale = np.array([height, width, height, width], np.float64)
     return ops.convert_to_numpy(pairwise_iou(
-        to_xyxy(np.asarray(predicted, np.float32), "yxyx"),
-        to_xyxy(np.asarray(truth, np.float32), "yxyx"))).astype(np.float64)
+        to_xyxy(np.asarray(predicted, np.float64) * scale, "yxyx", "float64"),
+        to_xyxy(np.asarray(truth, np.float64) * scale, "yxyx", "float64"),
+        eps=1e-12))
 
 
 def localization_metrics(ground_truth, predictions, iou_threshold=0.5,
@@ -62,7 +66,7 @@ def localization_metrics(ground_truth, predictions, iou_threshold=0.5,
         gt_boxes, gt_classes = record.boxes[keep], record.classes[keep]
         boxes = np.asarray(prediction["boxes"]).reshape(-1, 4)
         classes = np.asarray(prediction["classes"]).reshape(-1)
-        ious = _iou_matrix(boxes, gt_boxes)
+        ious = _iou_matrix(boxes, gt_boxes, record.height, record.width)
         if class_aware:
             ious = ious * (classes[:, None] == gt_classes[None, :])
         every.extend(ious.max(axis=1) if ious.shape[1] else

@@ -1,0 +1,58 @@
+"""Flags that several subcommands share, so they read the same everywhere.
+
+- `--data GLOB`: TFRecords (TF OD API format); without it a command uses the
+  generated default dataset (`keras_boxloss.data.generated`), cached under
+  `--cache-dir`.
+- `--label-map FILE`: `.pbtxt`; default `label_map.pbtxt` next to the
+  records.
+- `--seed N`, `--no-progress`.
+"""
+
+import os
+
+
+def add_data_arguments(parser, split_help="records"):
+    parser.add_argument(
+        "--data", metavar="GLOB",
+        help=f"TFRecord files of the {split_help} (a glob, or comma-separated "
+             f"globs, quoted); default: the generated shapes dataset")
+    parser.add_argument(
+        "--label-map", metavar="FILE",
+        help="label map .pbtxt (default: label_map.pbtxt next to the "
+             "records)")
+    parser.add_argument(
+        "--cache-dir", metavar="DIR",
+        help="where the generated default dataset is cached (default: "
+             "$KERAS_BOXLOSS_CACHE or ~/.cache/keras_boxloss)")
+
+
+def add_seed_argument(parser, what="shuffling and augmentation"):
+    parser.add_argument("--seed", type=int, default=0,
+                        help=f"seed for {what} (default: 0)")
+
+
+def add_progress_argument(parser):
+    parser.add_argument("--no-progress", dest="progress",
+                        action="store_false",
+                        help="do not show progress bars")
+
+
+def resolve_data(args, split):
+    """`(records glob, label map dict)` from `--data`/`--label-map`, or the
+    generated dataset's `split` when `--data` is not given."""
+    from keras_boxloss.data.label_map import read_label_map
+    from keras_boxloss.data.records import list_record_files
+
+    if args.data:
+        pattern = args.data
+        label_map_path = args.label_map or os.path.join(
+            os.path.dirname(list_record_files(pattern)[0]), "label_map.pbtxt")
+        if not args.label_map and not os.path.isfile(label_map_path):
+            return pattern, None
+    else:
+        from keras_boxloss.data.generated import default_dataset
+
+        paths = default_dataset(args.cache_dir)
+        pattern = paths[split]
+        label_map_path = args.label_map or paths["label_map"]
+    return pattern, read_label_map(label_map_path)
