@@ -63,4 +63,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the package's module, not this `__main__` copy, so that the
+    # CommandError that subcommands import is the one `main` catches.
+    from keras_boxloss.cli.main import main as package_main
+
+    sys.exit(package_main())

@@ -6,6 +6,8 @@
 - `--label-map FILE`: `.pbtxt`; default `label_map.pbtxt` next to the
   records.
 - `--seed N`, `--no-progress`.
+- `--image-size HxW`, `--resize-mode`, `--batch-size`, `--max-boxes` for
+  commands that read batches (`make_dataset_from_args`).
 """
 
 import os
@@ -56,3 +58,49 @@ def resolve_data(args, split):
         pattern = paths[split]
         label_map_path = args.label_map or paths["label_map"]
     return pattern, read_label_map(label_map_path)
+
+
+def _image_size(text):
+    import argparse
+
+    parts = text.lower().replace("x", ",").split(",")
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        sizes = ()
+    if len(sizes) == 1:
+        sizes = sizes * 2
+    if len(sizes) != 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected HEIGHTxWIDTH or SIZE, got {text!r}")
+    return sizes
+
+
+def add_input_arguments(parser, image_size="128", batch_size=8):
+    """`--image-size`, `--resize-mode`, `--batch-size`, `--max-boxes`: the
+    flags of `keras_boxloss.data.pipeline.make_dataset`."""
+    parser.add_argument("--image-size", type=_image_size, default=image_size,
+                        metavar="HxW",
+                        help=f"input size, HEIGHTxWIDTH or one number "
+                             f"(default: {image_size})")
+    parser.add_argument("--resize-mode", choices=("fixed", "pad"),
+                        default="fixed",
+                        help="fixed: stretch to the size; pad: keep the "
+                             "aspect ratio and pad (default: fixed)")
+    parser.add_argument("--batch-size", type=int, default=batch_size,
+                        help=f"images per batch (default: {batch_size})")
+    parser.add_argument("--max-boxes", type=int, default=100,
+                        help="ground-truth boxes per image after padding "
+                             "(default: 100)")
+
+
+def make_dataset_from_args(args, pattern, augment=False, **kwargs):
+    """`make_dataset` with the flags of `add_input_arguments` (and `--seed`
+    when the parser has it); `kwargs` override."""
+    from keras_boxloss.data.pipeline import make_dataset
+
+    options = dict(batch_size=args.batch_size, image_size=args.image_size,
+                   resize_mode=args.resize_mode, max_boxes=args.max_boxes,
+                   augment=augment, seed=getattr(args, "seed", None))
+    options.update(kwargs)
+    return make_dataset(pattern, **options)
