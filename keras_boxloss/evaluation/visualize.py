@@ -9,12 +9,15 @@ GROUND_TRUTH_COLOUR = (0, 200, 0)
 PREDICTION_COLOUR = (230, 30, 30)
 
 
-def _rectangles(draw, boxes, width, height, colour, labels):
+def _rectangles(draw, boxes, width, height, colour, labels, label_above):
+    """Outlines with a label above the box (predictions) or inside its top
+    (ground truth), so the two do not overprint."""
     for box, label in zip(np.asarray(boxes).reshape(-1, 4), labels):
         y1, x1, y2, x2 = box * [height, width, height, width]
         draw.rectangle([x1, y1, x2, y2], outline=colour, width=2)
         if label:
-            draw.text((x1 + 2, max(y1 - 11, 0)), label, fill=colour)
+            y = max(y1 - 11, 0) if label_above else y1 + 2
+            draw.text((x1 + 3, y), label, fill=colour)
 
 
 def draw_detections(image, gt_boxes, gt_classes, pred_boxes=(),
@@ -40,13 +43,13 @@ def draw_detections(image, gt_boxes, gt_classes, pred_boxes=(),
     draw = ImageDraw.Draw(image)
     width, height = image.size
     _rectangles(draw, gt_boxes, width, height, GROUND_TRUTH_COLOUR,
-                [str(names.get(int(c), int(c))) for c in gt_classes])
+                [str(names.get(int(c), int(c))) for c in gt_classes], False)
     shown = np.asarray(pred_scores, np.float64) >= score_threshold
     _rectangles(draw, np.asarray(pred_boxes).reshape(-1, 4)[shown],
                 width, height, PREDICTION_COLOUR,
                 [f"{names.get(int(c), int(c))} {s:.2f}" for c, s in zip(
                     np.asarray(pred_classes)[shown],
-                    np.asarray(pred_scores)[shown])])
+                    np.asarray(pred_scores)[shown])], True)
     return image
 
 
