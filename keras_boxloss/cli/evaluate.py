@@ -16,10 +16,8 @@ def add_arguments(parser):
                         help="predictions .json or .npz (per image: "
                              "source_id, normalised yxyx boxes, scores, "
                              "classes)")
-    add_data_arguments(parser, "ground truth")
-    parser.add_argument("--split", default="val",
-                        help="split of the generated dataset when --data "
-                             "is not given (default: val)")
+    add_data_arguments(parser, "ground truth (default: the generated "
+                               "dataset's val split)")
     parser.add_argument("--output", metavar="FILE",
                         help="metrics JSON (default: <predictions>"
                              ".metrics.json)")
@@ -46,7 +44,7 @@ def run(args):
     from keras_boxloss.evaluation.predictions import load_predictions
 
     predictions = load_predictions(args.predictions)
-    pattern, label_map = resolve_data(args, args.split)
+    pattern, label_map = resolve_data(args, "val")
     ground_truth = list(read_records(pattern))
     results = evaluate_detections(ground_truth, predictions, label_map,
                                   args.iou_threshold)

@@ -13,11 +13,12 @@
 import os
 
 
-def add_data_arguments(parser, split_help="records"):
+def add_data_arguments(parser, what="records (default: the generated shapes "
+                                   "dataset)"):
     parser.add_argument(
         "--data", metavar="GLOB",
-        help=f"TFRecord files of the {split_help} (a glob, or comma-separated "
-             f"globs, quoted); default: the generated shapes dataset")
+        help=f"TFRecord files of the {what}: a glob, or comma-separated "
+             f"globs, quoted")
     parser.add_argument(
         "--label-map", metavar="FILE",
         help="label map .pbtxt (default: label_map.pbtxt next to the "

@@ -172,9 +172,12 @@ def from_tf_example(example, where="a record"):
     if not texts:
         texts = [str(c) for c in classes]
     try:
+        encoded = single("image/encoded")
+        image_format = (values("image/format") or [b""])[0].decode()
+        if not image_format:  # optional in the OD API: tell by the bytes
+            image_format = "png" if encoded[:4] == b"\x89PNG" else "jpeg"
         return DetectionRecord(
-            encoded=single("image/encoded"),
-            image_format=single("image/format").decode(),
+            encoded=encoded, image_format=image_format,
             height=int(single("image/height")),
             width=int(single("image/width")),
             filename=(values("image/filename") or [b""])[0].decode(),

@@ -80,6 +80,9 @@ def test_augmentations_keep_boxes_on_the_objects(generated):
         valid = image_boxes[image_classes >= 0]
         changed += valid.shape != before[before[:, 0] >= 0].shape or (
             not np.allclose(valid, before[before[:, 0] >= 0]))
+        # Boxes stay finite, inside the image, with positive area.
+        assert (valid >= 0).all() and (valid <= 1).all()
+        assert (valid[:, 2:] > valid[:, :2]).all()
         for box in valid:
             y1, x1, y2, x2 = np.round(box * 128).astype(int)
             grown = mask[max(y1 - 2, 0):y2 + 2, max(x1 - 2, 0):x2 + 2]

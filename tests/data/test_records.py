@@ -1,5 +1,8 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from keras_boxloss.data.generated import generate_records
 from keras_boxloss.data.records import (DetectionRecord, from_tf_example,
@@ -90,3 +93,20 @@ def test_corrupt_file_is_a_value_error_naming_it(tmp_path):
         file.write(data[: len(data) // 2])
     with pytest.raises(ValueError, match="Corrupt TFRecord file .*x-00000"):
         list(read_records(path))
+
+
+@settings(max_examples=30, deadline=None)
+@given(hnp.arrays(np.float32, st.tuples(st.integers(0, 5), st.just(4)),
+                  elements=st.floats(0, 1, width=32)))
+def test_any_float32_boxes_survive_the_example_format(boxes):
+    record = _record(boxes=boxes, classes=np.arange(len(boxes)) + 1,
+                     class_names=["c"] * len(boxes), is_crowd=None)
+    back = from_tf_example(to_tf_example(record).SerializeToString())
+    assert np.array_equal(back.boxes, record.boxes)
+    assert np.array_equal(back.area, record.area)
+
+
+def test_image_format_is_optional_on_read():
+    example = to_tf_example(_record())
+    del example.features.feature["image/format"]
+    assert from_tf_example(example).image_format == "png"
