@@ -8,7 +8,8 @@ yxyx boxes, scores, classes).
 
 import os
 
-from keras_boxloss.cli.options import add_data_arguments
+from keras_boxloss.cli.options import (add_data_arguments,
+                                       add_progress_argument)
 
 
 def add_arguments(parser):
@@ -33,6 +34,7 @@ def add_arguments(parser):
     parser.add_argument("--score-threshold", type=float, default=0.3,
                         help="least score of a drawn prediction "
                              "(default: 0.3)")
+    add_progress_argument(parser)
 
 
 def run(args):
@@ -45,7 +47,11 @@ def run(args):
 
     predictions = load_predictions(args.predictions)
     pattern, label_map = resolve_data(args, "val")
-    ground_truth = list(read_records(pattern))
+    records = read_records(pattern)
+    if args.progress:
+        from tqdm import tqdm
+        records = tqdm(records, desc="read ground truth", unit="image")
+    ground_truth = list(records)
     results = evaluate_detections(ground_truth, predictions, label_map,
                                   args.iou_threshold)
     stem = os.path.splitext(args.predictions)[0]

@@ -72,6 +72,6 @@ def test_unknown_image_is_a_one_line_error(data, tmp_path, capsys):
                                      "scores": [], "classes": []}],
                                    tmp_path / "p.json")
     assert main(["evaluate", "--data", pattern, "--predictions",
-                 str(predictions)]) == 2
+                 str(predictions), "--no-progress"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "source_id='999'" in error
