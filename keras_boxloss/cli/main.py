@@ -16,6 +16,12 @@ COMMANDS = {
     "demo": ("keras_boxloss.cli.demo",
              "fit a toy box-regression model with each loss and print the "
              "results"),
+    "convert": ("keras_boxloss.cli.convert",
+                "convert VOC XML, CSV or COCO JSON annotations to TFRecords "
+                "with a label map, reporting every data defect"),
+    "evaluate": ("keras_boxloss.cli.evaluate",
+                 "COCO metrics and the paper's mean IoU of predictions "
+                 "against TFRecords' ground truth"),
 }
 
 
@@ -57,4 +63,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the package's module, not this `__main__` copy, so that the
+    # CommandError that subcommands import is the one `main` catches.
+    from keras_boxloss.cli.main import main as package_main
+
+    sys.exit(package_main())

@@ -1,0 +1,60 @@
+"""Pascal VOC XML annotations (one `.xml` per image), as labelImg writes
+them. Coordinates are taken as written (no 1-based shift), like the TF OD
+API's `create_pascal_tf_record.py`."""
+
+import glob
+import os
+import xml.etree.ElementTree as ElementTree
+
+from keras_boxloss.data.cleaning import AnnotatedBox, Annotation
+from keras_boxloss.data.converters.common import guess_images_dir, number
+
+
+def parse_voc_xml(path, images_dir):
+    """One VOC XML file as an `Annotation`; ValueError naming the file."""
+    try:
+        root = ElementTree.parse(path).getroot()
+    except ElementTree.ParseError as error:
+        raise ValueError(f"Bad VOC XML file {path}: {error}") from None
+    filename = (root.findtext("filename") or "").strip()
+    if not filename:
+        raise ValueError(f"Expected a <filename> in {path}. Received: none")
+    size = root.find("size")
+    width = height = None
+    if size is not None and size.findtext("width") is not None:
+        width = int(number(size.findtext("width"), f"{path} <size><width>"))
+        height = int(number(size.findtext("height"),
+                            f"{path} <size><height>"))
+        if width <= 0 or height <= 0:  # labelImg writes 0 when unknown
+            width = height = None
+    objects = []
+    for index, element in enumerate(root.findall("object")):
+        where = f"{path} object {index}"
+        name = (element.findtext("name") or "").strip()
+        box = element.find("bndbox")
+        if not name or box is None:
+            raise ValueError(f"Expected <name> and <bndbox> in {where}. "
+                             f"Received: name={name!r}, bndbox="
+                             f"{'present' if box is not None else 'missing'}")
+        corners = [number(box.findtext(side), f"{where} <{side}>")
+                   for side in ("xmin", "ymin", "xmax", "ymax")]
+        objects.append(AnnotatedBox(name, *corners))
+    return Annotation(filename=filename,
+                      image_path=os.path.join(images_dir, filename),
+                      objects=objects, width=width, height=height)
+
+
+def read_voc_annotations(annotations_dir, images_dir=None):
+    """Every `*.xml` in `annotations_dir`, sorted by name.
+
+    Args:
+        annotations_dir: the folder of XML files.
+        images_dir: where the images are; `None` guesses a sibling
+            `JPEGImages/` or `images/` folder.
+    """
+    paths = sorted(glob.glob(os.path.join(annotations_dir, "*.xml")))
+    if not paths:
+        raise FileNotFoundError(f"No .xml files in {annotations_dir}")
+    if images_dir is None:
+        images_dir = guess_images_dir(paths[0], ("JPEGImages", "images"))
+    return [parse_voc_xml(path, images_dir) for path in paths]

@@ -1,0 +1,70 @@
+"""The evaluation API: COCO metrics and the paper's localisation metric,
+as a dict, a printed table and a JSON file."""
+
+import json
+
+from keras_boxloss.evaluation.coco_metrics import COCO_METRICS, coco_metrics
+from keras_boxloss.evaluation.localization import localization_metrics
+
+DESCRIPTIONS = {
+    "AP": "COCO AP, IoU 0.50:0.95",
+    "AP50": "COCO AP, IoU 0.50",
+    "AP75": "COCO AP, IoU 0.75",
+    "AP_small": "COCO AP, area < 32^2 px",
+    "AP_medium": "COCO AP, 32^2 - 96^2 px",
+    "AP_large": "COCO AP, area > 96^2 px",
+    "AR1": "COCO AR, 1 detection per image",
+    "AR10": "COCO AR, 10 detections per image",
+    "AR100": "COCO AR, 100 detections per image",
+    "AR_small": "COCO AR@100, small",
+    "AR_medium": "COCO AR@100, medium",
+    "AR_large": "COCO AR@100, large",
+    "mean_iou_every_prediction": "mean IoU, every predicted box (paper, "
+                                 "Table 2)",
+    "mean_iou_matched_detections": "mean IoU, matched top detections",
+    "num_predictions": "predicted boxes",
+    "num_matched": "matched detections",
+    "num_ground_truth": "ground-truth boxes (not crowd)",
+}
+
+
+def evaluate_detections(ground_truth, predictions, label_map=None,
+                        iou_threshold=0.5):
+    """All metrics of `ground_truth` records against `predictions` (see
+    `keras_boxloss.evaluation.predictions`).
+
+    Returns:
+        A flat dict: the `COCO_METRICS` names, the localisation metrics,
+        `num_images` and `iou_threshold` (of the matched mean IoU).
+    """
+    ground_truth = list(ground_truth)
+    predictions = list(predictions)
+    results = coco_metrics(ground_truth, predictions, label_map)
+    results.update(localization_metrics(ground_truth, predictions,
+                                        iou_threshold))
+    results["num_images"] = len(ground_truth)
+    results["iou_threshold"] = iou_threshold
+    return results
+
+
+def format_metrics_table(results):
+    """The results as an aligned text table (metric, value, meaning)."""
+    names = [n for n in (*COCO_METRICS, "mean_iou_every_prediction",
+                         "mean_iou_matched_detections", "num_predictions",
+                         "num_matched", "num_ground_truth") if n in results]
+    width = max(len(n) for n in names)
+    lines = [f"{'metric':<{width}}  {'value':>8}  meaning"]
+    for name in names:
+        value = results[name]
+        shown = f"{value:>8d}" if isinstance(value, int) else f"{value:>8.4f}"
+        meaning = DESCRIPTIONS[name]
+        if name == "mean_iou_matched_detections":
+            meaning += f" (IoU >= {results.get('iou_threshold', 0.5):g})"
+        lines.append(f"{name:<{width}}  {shown}  {meaning}")
+    return "\n".join(lines)
+
+
+def write_metrics_json(results, path):
+    with open(path, "w") as file:
+        json.dump(results, file, indent=1, sort_keys=True)
+    return path

@@ -1,0 +1,161 @@
+"""The predictions format that `evaluate` reads.
+
+In Python, predictions are a list of dicts, one per image:
+
+    {"source_id": "17",              # the record's image/source_id
+     "boxes": [[ymin, xmin, ymax, xmax], ...],   # normalised to the image
+     "scores": [...], "classes": [...]}          # label-map ids (1..K)
+
+Boxes are normalised to the *original* image (as the records' boxes are);
+undo `"pad"` resizing first (`keras_boxloss.data.pipeline.to_original_boxes`).
+`predictions_from_batch` turns a detector's batched, padded `predict` output
+into this list.
+
+On disk (`save_predictions` / `load_predictions`, chosen by extension):
+
+- `.json`: `{"format": "keras-boxloss-predictions", "version": 1,
+  "box_format": "rel_yxyx", "images": [<the dicts above>]}`.
+- `.npz`: arrays `source_ids` `[M]` (strings), `boxes` `[M, K, 4]`,
+  `scores` `[M, K]`, `classes` `[M, K]`, optional `num_detections` `[M]`;
+  rows with a negative class (or beyond `num_detections`) are padding.
+"""
+
+import json
+import os
+
+import numpy as np
+
+FORMAT_NAME = "keras-boxloss-predictions"
+FORMAT_VERSION = 1
+
+
+def image_predictions(source_id, boxes, scores, classes, where="predictions"):
+    """One image's predictions, checked: finite `[N, 4]` boxes and `[N]`
+    scores and classes."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    scores = np.asarray(scores, np.float64).reshape(-1)
+    classes = np.asarray(classes, np.float64).reshape(-1)
+    where = f"{where}, image source_id {source_id}"
+    if not len(boxes) == len(scores) == len(classes):
+        raise ValueError(f"Expected as many boxes, scores and classes in "
+                         f"{where}. Received: {len(boxes)}, {len(scores)}, "
+                         f"{len(classes)}")
+    if not (np.isfinite(boxes).all() and np.isfinite(scores).all()):
+        raise ValueError(f"Expected finite boxes and scores in {where}. "
+                         f"Received: NaN or inf")
+    if np.any(classes != np.round(classes)):
+        raise ValueError(f"Expected integer classes in {where}. Received: "
+                         f"{classes[classes != np.round(classes)][:3]}")
+    return {"source_id": str(source_id), "boxes": boxes, "scores": scores,
+            "classes": classes.astype(np.int64)}
+
+
+def predictions_from_batch(source_ids, boxes, scores, classes,
+                           num_detections=None, where="predictions"):
+    """Batched, padded detector output -> the list of per-image dicts.
+
+    Args:
+        source_ids: `[B]` strings or bytes (the batch's `source_id`).
+        boxes: `[B, K, 4]` normalised yxyx, to the original image.
+        scores, classes: `[B, K]`; negative classes are padding.
+        num_detections: optional `[B]`, valid rows per image.
+        where: names the source in errors.
+    """
+    boxes, scores, classes = (np.asarray(a) for a in (boxes, scores, classes))
+    result = []
+    for i, source_id in enumerate(np.asarray(source_ids).reshape(-1)):
+        if isinstance(source_id, bytes):
+            source_id = source_id.decode()
+        valid = classes[i] >= 0
+        if num_detections is not None:
+            valid &= np.arange(len(valid)) < int(np.asarray(
+                num_detections)[i])
+        result.append(image_predictions(
+            source_id, boxes[i][valid], scores[i][valid], classes[i][valid],
+            where))
+    return result
+
+
+def save_predictions(predictions, path):
+    """Writes predictions as `.json` or `.npz` (by extension)."""
+    extension = os.path.splitext(str(path))[1].lower()
+    if extension == ".json":
+        data = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
+                "box_format": "rel_yxyx",
+                "images": [{"source_id": p["source_id"],
+                            "boxes": np.asarray(p["boxes"]).tolist(),
+                            "scores": np.asarray(p["scores"]).tolist(),
+                            "classes": np.asarray(p["classes"]).tolist()}
+                           for p in predictions]}
+        with open(path, "w") as file:
+            json.dump(data, file)
+    elif extension == ".npz":
+        most = max([len(p["scores"]) for p in predictions] + [1])
+        count = len(predictions)
+        boxes = np.full((count, most, 4), -1.0)
+        scores = np.full((count, most), -1.0)
+        classes = np.full((count, most), -1, np.int64)
+        for i, p in enumerate(predictions):
+            n = len(p["scores"])
+            boxes[i, :n], scores[i, :n], classes[i, :n] = (
+                p["boxes"], p["scores"], p["classes"])
+        np.savez(path, source_ids=np.array([p["source_id"]
+                                            for p in predictions]),
+                 boxes=boxes, scores=scores, classes=classes,
+                 num_detections=np.array([len(p["scores"])
+                                          for p in predictions]))
+    else:
+        raise ValueError(f"Expected a .json or .npz predictions path. "
+                         f"Received: path={str(path)!r}")
+    return path
+
+
+def load_predictions(path):
+    """Reads a `.json` or `.npz` predictions file; ValueError naming the file
+    and the image on bad content."""
+    extension = os.path.splitext(str(path))[1].lower()
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No predictions file {path}")
+    if extension == ".npz":
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in ("source_ids", "boxes", "scores", "classes")
+                       if k not in data]
+            if missing:
+                raise ValueError(f"Expected arrays source_ids, boxes, scores,"
+                                 f" classes in {path}. Received: missing "
+                                 f"{missing}")
+            arrays = {k: data[k] for k in data.files}
+        predictions = predictions_from_batch(
+            arrays["source_ids"], arrays["boxes"], arrays["scores"],
+            arrays["classes"], arrays.get("num_detections"), where=str(path))
+    elif extension == ".json":
+        try:
+            with open(path) as file:
+                data = json.load(file)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"Bad JSON in {path}: {error}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("images"),
+                                                        list):
+            raise ValueError(f"Expected a JSON object with an 'images' list "
+                             f"in {path}. Received: {type(data).__name__}")
+        if data.get("box_format", "rel_yxyx") != "rel_yxyx":
+            raise ValueError(f"Expected box_format 'rel_yxyx' in {path}. "
+                             f"Received: {data.get('box_format')!r}")
+        predictions = []
+        for index, image in enumerate(data["images"]):
+            try:
+                predictions.append(image_predictions(
+                    image["source_id"], image["boxes"], image["scores"],
+                    image["classes"], where=f"{path} image {index}"))
+            except (KeyError, TypeError) as error:
+                raise ValueError(f"Expected source_id, boxes, scores, classes"
+                                 f" in {path} image {index}. Received: "
+                                 f"{error!r}") from None
+    else:
+        raise ValueError(f"Expected a .json or .npz predictions path. "
+                         f"Received: path={str(path)!r}")
+    ids = [p["source_id"] for p in predictions]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"Expected one entry per image in {path}. Received: "
+                         f"source ids repeated")
+    return predictions

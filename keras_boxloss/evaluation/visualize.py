@@ -1,0 +1,77 @@
+"""Draw ground truth and predictions on images, saved as PNG."""
+
+import io
+import os
+
+import numpy as np
+
+GROUND_TRUTH_COLOUR = (0, 200, 0)
+PREDICTION_COLOUR = (230, 30, 30)
+
+
+def _rectangles(draw, boxes, width, height, colour, labels, label_above):
+    """Outlines with a label above the box (predictions) or inside its top
+    (ground truth), so the two do not overprint."""
+    for box, label in zip(np.asarray(boxes).reshape(-1, 4), labels):
+        y1, x1, y2, x2 = box * [height, width, height, width]
+        draw.rectangle([x1, y1, x2, y2], outline=colour, width=2)
+        if label:
+            y = max(y1 - 11, 0) if label_above else y1 + 2
+            draw.text((x1 + 3, y), label, fill=colour)
+
+
+def draw_detections(image, gt_boxes, gt_classes, pred_boxes=(),
+                    pred_scores=(), pred_classes=(), label_map=None,
+                    score_threshold=0.3):
+    """A copy of `image` with ground truth (green) and predictions with a
+    score of at least `score_threshold` (red, labelled `name score`).
+
+    Args:
+        image: uint8 `[H, W, 3]` array or PIL image.
+        gt_boxes, pred_boxes: normalised yxyx boxes.
+        gt_classes, pred_scores, pred_classes: per box.
+        label_map: `{id: name}` for the labels (ids when `None`).
+
+    Returns:
+        A PIL image.
+    """
+    from PIL import Image, ImageDraw
+
+    image = (image.copy() if isinstance(image, Image.Image)
+             else Image.fromarray(np.asarray(image, np.uint8))).convert("RGB")
+    names = label_map or {}
+    draw = ImageDraw.Draw(image)
+    width, height = image.size
+    _rectangles(draw, gt_boxes, width, height, GROUND_TRUTH_COLOUR,
+                [str(names.get(int(c), int(c))) for c in gt_classes], False)
+    shown = np.asarray(pred_scores, np.float64) >= score_threshold
+    _rectangles(draw, np.asarray(pred_boxes).reshape(-1, 4)[shown],
+                width, height, PREDICTION_COLOUR,
+                [f"{names.get(int(c), int(c))} {s:.2f}" for c, s in zip(
+                    np.asarray(pred_classes)[shown],
+                    np.asarray(pred_scores)[shown])], True)
+    return image
+
+
+def save_visualizations(ground_truth, predictions, output_dir, count,
+                        label_map=None, score_threshold=0.3):
+    """Writes `count` PNGs (the first images of `ground_truth`) to
+    `output_dir`, named after their source file; returns the paths."""
+    from PIL import Image
+
+    by_id = {str(p["source_id"]): p for p in predictions}
+    os.makedirs(output_dir, exist_ok=True)
+    paths = []
+    for record in list(ground_truth)[:count]:
+        image = Image.open(io.BytesIO(record.encoded)).convert("RGB")
+        found = by_id.get(str(record.source_id), {})
+        drawn = draw_detections(
+            image, record.boxes, record.classes, found.get("boxes", ()),
+            found.get("scores", ()), found.get("classes", ()), label_map,
+            score_threshold)
+        stem = os.path.splitext(os.path.basename(record.filename))[0]
+        path = os.path.join(output_dir,
+                            f"{record.source_id}_{stem or 'image'}.png")
+        drawn.save(path)
+        paths.append(path)
+    return paths

@@ -1,0 +1,77 @@
+import json
+
+import numpy as np
+import pytest
+
+from keras_boxloss.cli.main import main
+from keras_boxloss.data.generated import write_generated_dataset
+from keras_boxloss.data.records import read_records
+from keras_boxloss.evaluation.predictions import save_predictions
+
+
+@pytest.fixture
+def data(tmp_path):
+    paths = write_generated_dataset(str(tmp_path / "records"),
+                                    splits={"val": 4})
+    return paths["val"], list(read_records(paths["val"]))
+
+
+def _perfect(records):
+    return [{"source_id": r.source_id, "boxes": r.boxes,
+             "scores": np.full(len(r.boxes), 0.9), "classes": r.classes}
+            for r in records]
+
+
+def test_perfect_predictions(data, tmp_path, capsys):
+    pattern, records = data
+    predictions = save_predictions(_perfect(records), tmp_path / "p.npz")
+    code = main(["evaluate", "--data", pattern, "--predictions",
+                 str(predictions), "--visualize", "2"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "mean_iou_every_prediction" in printed
+    metrics = json.loads((tmp_path / "p.metrics.json").read_text())
+    assert metrics["AP"] == pytest.approx(1.0)
+    assert metrics["mean_iou_every_prediction"] == pytest.approx(1.0)
+    assert metrics["num_images"] == 4
+    assert len(list((tmp_path / "p_visualize").glob("*.png"))) == 2
+
+
+def test_shifted_predictions_to_named_output(data, tmp_path):
+    pattern, records = data
+    # Move every box right by half its width: IoU (w/2) / (3w/2) = 1/3 for
+    # rectangles, ellipses and triangles alike (the boxes are compared).
+    predictions = _perfect(records)
+    for p in predictions:
+        width = p["boxes"][:, 3] - p["boxes"][:, 1]
+        p["boxes"] = p["boxes"] + np.stack(
+            [0 * width, width / 2, 0 * width, width / 2], -1)
+    path = save_predictions(predictions, tmp_path / "p.json")
+    assert main(["evaluate", "--data", pattern, "--predictions", str(path),
+                 "--output", str(tmp_path / "m.json"),
+                 "--iou-threshold", "0.3"]) == 0
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["mean_iou_every_prediction"] == pytest.approx(1 / 3,
+                                                                 abs=1e-5)
+    assert metrics["num_matched"] == metrics["num_predictions"]
+    assert metrics["AP50"] == pytest.approx(0.0)
+
+
+def test_default_data_is_the_generated_val_split(tmp_path, capsys):
+    predictions = save_predictions([{"source_id": "257", "boxes": [],
+                                     "scores": [], "classes": []}],
+                                   tmp_path / "p.json")
+    assert main(["evaluate", "--predictions", str(predictions),
+                 "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert "64 images of" in capsys.readouterr().out
+
+
+def test_unknown_image_is_a_one_line_error(data, tmp_path, capsys):
+    pattern, _ = data
+    predictions = save_predictions([{"source_id": "999", "boxes": [],
+                                     "scores": [], "classes": []}],
+                                   tmp_path / "p.json")
+    assert main(["evaluate", "--data", pattern, "--predictions",
+                 str(predictions), "--no-progress"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "source_id='999'" in error

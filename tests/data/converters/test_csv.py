@@ -1,0 +1,45 @@
+import pytest
+
+from keras_boxloss.data.converters import read_csv_annotations
+from tests.data.conftest import check_conversion, convert_and_read
+
+HEADER = "filename,width,height,class,xmin,ymin,xmax,ymax\n"
+
+
+def write_csv(path, images):
+    rows = [HEADER]
+    for image in images:
+        if not image.objects:
+            rows.append(f"{image.filename},{image.width},{image.height},"
+                        f",,,,\n")
+        for name, x1, y1, x2, y2 in image.objects:
+            rows.append(f"{image.filename},{image.width},{image.height},"
+                        f"{name},{x1},{y1},{x2},{y2}\n")
+    path.write_text("".join(rows))
+
+
+def test_csv_conversion_applies_the_policy(messy_images, tmp_path):
+    images_dir, images = messy_images
+    # Two files, as raccoon's train_labels.csv and test_labels.csv.
+    write_csv(tmp_path / "a.csv", images[:4])
+    write_csv(tmp_path / "b.csv", images[4:])
+    annotations = read_csv_annotations(
+        [str(tmp_path / "a.csv"), str(tmp_path / "b.csv")], str(images_dir))
+    report, records, label_map = convert_and_read(annotations,
+                                                  tmp_path / "out")
+    check_conversion(report, records, label_map)
+
+
+def test_csv_bad_rows_name_the_file_and_line(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text(HEADER + "a.jpg,10,10,cat,1,2,3,4\n"
+                             "a.jpg,10,10,cat,1,oops,3,4\n")
+    with pytest.raises(ValueError, match=r"labels\.csv line 3 ymin"):
+        read_csv_annotations(str(path), str(tmp_path))
+    path.write_text(HEADER + "a.jpg,10,10,cat,1,2,3,4\n"
+                             "a.jpg,12,10,cat,1,2,3,4\n")
+    with pytest.raises(ValueError, match=r"same width, height .* line 3"):
+        read_csv_annotations(str(path), str(tmp_path))
+    path.write_text("filename,class\na.jpg,cat\n")
+    with pytest.raises(ValueError, match=r"missing \['width'"):
+        read_csv_annotations(str(path), str(tmp_path))
