@@ -13,10 +13,15 @@ from keras_boxloss.cli.options import (add_data_arguments,
 
 
 def add_arguments(parser):
-    parser.add_argument("--predictions", required=True, metavar="FILE",
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--predictions", metavar="FILE",
                         help="predictions .json or .npz (per image: "
                              "source_id, normalised yxyx boxes, scores, "
                              "classes)")
+    source.add_argument("--model-dir", metavar="DIR",
+                        help="a `keras-boxloss train` output folder: run "
+                             "its model on the data (predictions written to "
+                             "DIR/predictions.json)")
     add_data_arguments(parser, "ground truth (default: the generated "
                                "dataset's val split)")
     parser.add_argument("--output", metavar="FILE",
@@ -45,8 +50,19 @@ def run(args):
                                                    write_metrics_json)
     from keras_boxloss.evaluation.predictions import load_predictions
 
-    predictions = load_predictions(args.predictions)
     pattern, label_map = resolve_data(args, "val")
+    if args.model_dir:
+        from keras_boxloss.evaluation.predictions import save_predictions
+        from keras_boxloss.ssd.predict import predict_records
+        from keras_boxloss.ssd.train import load_trained
+
+        config, model = load_trained(args.model_dir)
+        if not args.data and config.data.validation:
+            pattern = config.data.validation
+        args.predictions = os.path.join(args.model_dir, "predictions.json")
+        save_predictions(predict_records(model, config, pattern),
+                         args.predictions)
+    predictions = load_predictions(args.predictions)
     records = read_records(pattern)
     if args.progress:
         from tqdm import tqdm

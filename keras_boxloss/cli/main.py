@@ -19,6 +19,12 @@ COMMANDS = {
     "convert": ("keras_boxloss.cli.convert",
                 "convert VOC XML, CSV or COCO JSON annotations to TFRecords "
                 "with a label map, reporting every data defect"),
+    "train": ("keras_boxloss.cli.train",
+              "train a detector (SSD) from a config file, with checkpoints "
+              "and resume"),
+    "export": ("keras_boxloss.cli.export",
+               "export a trained detector as a SavedModel with the TF "
+               "Object Detection API's serving signature"),
     "evaluate": ("keras_boxloss.cli.evaluate",
                  "COCO metrics and the paper's mean IoU of predictions "
                  "against TFRecords' ground truth"),

@@ -1,0 +1,198 @@
+"""SSD experiment configs: strict dataclasses read from YAML.
+
+The style of Model Garden's `hyperparams.Config` (nested dataclasses with
+defaults, YAML files overriding them, dotted overrides on the command line)
+without importing Model Garden here: a misspelt key is a `ValueError` naming
+the key and the file, a value of the wrong type names the field.
+"""
+
+import dataclasses
+import typing
+from pathlib import Path
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    num_classes: int = 3
+    image_size: int = 128
+    backbone: str = "tiny"            # "mobilenet_v2" | "tiny"
+    backbone_alpha: float = 1.0
+    backbone_weights: str = ""        # a local weights file, never a download
+    num_layers: int = 4
+    min_scale: float = 0.2
+    max_scale: float = 0.95
+    aspect_ratios: typing.List[float] = dataclasses.field(
+        default_factory=lambda: [1.0, 2.0, 0.5, 3.0, 0.3333])
+    reduce_boxes_in_lowest_layer: bool = True
+    interpolated_scale_aspect_ratio: float = 1.0
+
+
+@dataclasses.dataclass
+class LossConfig:
+    box_loss: str = "huber"           # huber | iou | giou | diou | ciou | smooth_iou
+    box_loss_params: typing.Dict[str, typing.Any] = dataclasses.field(
+        default_factory=dict)         # e.g. {delta: 1.0}
+    classification: str = "softmax"   # softmax | sigmoid_focal
+    neg_pos_ratio: float = 3.0
+    min_negatives_per_image: int = 0
+    alpha: float = 1.0
+    matched_threshold: float = 0.5
+    unmatched_threshold: float = 0.5
+
+
+@dataclasses.dataclass
+class DataConfig:
+    train: str = ""                   # TFRecord glob; "" = generated dataset
+    validation: str = ""
+    label_map: str = ""
+    batch_size: int = 8
+    resize_mode: str = "fixed"
+    augment: bool = True
+    max_boxes: int = 100
+    shuffle_buffer: int = 256
+
+
+@dataclasses.dataclass
+class OptimizerConfig:
+    type: str = "adam"                # adam | rmsprop | sgd
+    learning_rate: float = 0.001
+    decay_rate: float = 1.0           # exponential decay factor
+    decay_steps: int = 1000
+    momentum: float = 0.9
+    rho: float = 0.9
+    epsilon: float = 1e-7
+
+
+@dataclasses.dataclass
+class TrainerConfig:
+    steps: int = 200
+    steps_per_epoch: int = 50         # checkpoints and logs every epoch
+    jit_compile: bool = True
+    seed: int = 0
+    distribution: str = "default"     # default | mirrored | multi_worker_mirrored
+
+
+@dataclasses.dataclass
+class SSDConfig:
+    detector: str = "ssd"
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    loss: LossConfig = dataclasses.field(default_factory=LossConfig)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    optimizer: OptimizerConfig = dataclasses.field(
+        default_factory=OptimizerConfig)
+    trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
+
+
+def _coerce(value, kind, where):
+    origin = typing.get_origin(kind)
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise ValueError(f"Expected a mapping at {where}. "
+                             f"Received: {value!r}")
+        return _build(kind, value, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ValueError(f"Expected a list at {where}. Received: "
+                             f"{value!r}")
+        (item,) = typing.get_args(kind)
+        return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"Expected a mapping at {where}. Received: "
+                             f"{value!r}")
+        return dict(value)
+    if kind is typing.Any:
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value,
+                                                                   bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value,
+                                                                  bool)):
+        raise ValueError(f"Expected {kind.__name__} at {where}. "
+                         f"Received: {value!r}")
+    return value
+
+
+def _build(cls, values, where):
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValueError(
+            f"Unknown key {where}.{unknown[0]} (expected one of "
+            f"{sorted(fields)}). Received: {unknown[0]}={values[unknown[0]]!r}"
+            .replace("<root>.", ""))
+    kwargs = {name: _coerce(value, hints[name], f"{where}.{name}".replace(
+        "<root>.", "")) for name, value in values.items()}
+    return cls(**kwargs)
+
+
+def _set_dotted(values, key, text):
+    import yaml
+
+    parts = key.split(".")
+    node = values
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"Expected `{key}` to name a field. "
+                             f"Received: {key}={text}")
+    node[parts[-1]] = yaml.safe_load(text)
+
+
+def load_config(path=None, overrides=()):
+    """Reads an SSD config: defaults, then the YAML file, then `overrides`
+    (`"trainer.steps=100"`). Raises `ValueError` naming a bad key or value
+    and the file."""
+    import yaml
+
+    values = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except FileNotFoundError:
+            raise ValueError(f"Config file not found: {path}") from None
+        except yaml.YAMLError as error:
+            raise ValueError(f"{path}: not valid YAML: {error}") from None
+        if not isinstance(values, dict):
+            raise ValueError(f"{path}: expected a mapping of sections. "
+                             f"Received: {type(values).__name__}")
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError("Expected overrides as key=value. "
+                             f"Received: {item!r}")
+        _set_dotted(values, key.strip(), text)
+    try:
+        config = _build(SSDConfig, values, "<root>")
+    except ValueError as error:
+        raise ValueError(f"{path or 'config'}: {error}") from None
+    _check(config, path)
+    return config
+
+
+def _check(config, path):
+    from keras_boxloss.losses.registry import BOX_LOSSES
+
+    checks = [
+        ("detector", config.detector, ("ssd",)),
+        ("model.backbone", config.model.backbone, ("mobilenet_v2", "tiny")),
+        ("loss.box_loss", config.loss.box_loss, tuple(BOX_LOSSES)),
+        ("loss.classification", config.loss.classification,
+         ("softmax", "sigmoid_focal")),
+        ("data.resize_mode", config.data.resize_mode, ("fixed", "pad")),
+        ("optimizer.type", config.optimizer.type,
+         ("adam", "rmsprop", "sgd")),
+        ("trainer.distribution", config.trainer.distribution,
+         ("default", "mirrored", "multi_worker_mirrored")),
+    ]
+    for name, value, choices in checks:
+        if value not in choices:
+            raise ValueError(f"{path or 'config'}: Expected `{name}` to be "
+                             f"one of {list(choices)}. Received: "
+                             f"{name}={value!r}")
+
+
+def config_to_dict(config):
+    return dataclasses.asdict(config)

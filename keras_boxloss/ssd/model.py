@@ -1,0 +1,183 @@
+"""The SSD model: a backbone's feature maps, extra layers, box and class heads.
+
+Label encoding (anchor matching) runs inside `compute_loss`, in the graph, as
+KerasCV's RetinaNet does, so `model.fit` takes images and padded ground truth
+`{"boxes": (B, G, 4) normalised yxyx, "classes": (B, G)}` (-1 padding), and
+XLA compiles matching, mining and the loss with the rest of the step.
+"""
+
+import keras
+from keras import ops
+
+from keras_boxloss.boxes import decode_deltas
+from keras_boxloss.losses.multibox_loss import MultiBox
+from keras_boxloss.losses.validation import check_choice
+from keras_boxloss.ssd.anchors import boxes_per_location, ssd_default_boxes
+from keras_boxloss.ssd.matching import encode_targets
+
+BACKBONES = ("mobilenet_v2", "tiny")
+SCALE_FACTORS = (10.0, 10.0, 5.0, 5.0)
+
+
+def _mobilenet_v2_features(images, alpha):
+    """MobileNetV2 (random init) at strides 16 and 32, as `ssd_mobilenet_v2`
+    takes them (expansion of block 13, and the last layer)."""
+    backbone = keras.applications.MobileNetV2(
+        input_tensor=images, alpha=alpha, include_top=False, weights=None)
+    return [backbone.get_layer("block_13_expand_relu").output,
+            backbone.get_layer("out_relu").output], backbone
+
+
+def _conv_bn(x, filters, kernel, strides, name):
+    x = keras.layers.Conv2D(filters, kernel, strides=strides, padding="same",
+                            use_bias=False, name=f"{name}_conv")(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.ReLU(6.0, name=f"{name}_relu")(x)
+
+
+def _tiny_features(images, width):
+    """A small plain-conv backbone for CPU configs: strides 8 and 16."""
+    x = images
+    for i, filters in enumerate([width, 2 * width, 4 * width]):
+        x = _conv_bn(x, filters, 3, 2, f"tiny_{i}a")
+        x = _conv_bn(x, filters, 3, 1, f"tiny_{i}b")
+    stride8 = x
+    x = _conv_bn(x, 8 * width, 3, 2, "tiny_3a")
+    x = _conv_bn(x, 8 * width, 3, 1, "tiny_3b")
+    return [stride8, x], None
+
+
+def build_ssd_network(num_classes, image_size=300, backbone="mobilenet_v2",
+                      backbone_alpha=1.0, num_layers=6,
+                      extra_depths=(512, 256, 256, 128),
+                      classification="softmax", anchor_kwargs=None):
+    """The functional network: images `(B, H, W, 3)` in 0..255 ->
+    `(B, anchors, 4 + L)` deltas and logits, plus the default boxes."""
+    check_choice("backbone", backbone, BACKBONES)
+    anchor_kwargs = dict(anchor_kwargs or {})
+    images = keras.Input((image_size, image_size, 3), name="images")
+    scaled = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(images)
+    if backbone == "mobilenet_v2":
+        features, _ = _mobilenet_v2_features(scaled, backbone_alpha)
+    else:
+        features, _ = _tiny_features(scaled, int(16 * backbone_alpha))
+    x = features[-1]
+    for i in range(num_layers - len(features)):
+        depth = extra_depths[min(i, len(extra_depths) - 1)]
+        x = _conv_bn(x, depth // 2, 1, 1, f"extra_{i}_1x1")
+        x = _conv_bn(x, depth, 3, 2, f"extra_{i}_3x3")
+        features.append(x)
+    features = features[:num_layers]
+    per_location = boxes_per_location(num_layers, **anchor_kwargs)
+    logits = num_classes + 1 if classification == "softmax" else num_classes
+    outputs = []
+    for i, (feature, count) in enumerate(zip(features, per_location)):
+        box = keras.layers.Conv2D(count * 4, 3, padding="same",
+                                  name=f"box_head_{i}")(feature)
+        cls = keras.layers.Conv2D(count * logits, 3, padding="same",
+                                  name=f"class_head_{i}")(feature)
+        box = keras.layers.Reshape((-1, 4))(box)
+        cls = keras.layers.Reshape((-1, logits))(cls)
+        outputs.append(keras.layers.Concatenate(-1)([box, cls]))
+    predictions = keras.layers.Concatenate(1, name="predictions")(outputs)
+    sizes = [tuple(f.shape[1:3]) for f in features]
+    anchors = ssd_default_boxes(sizes, **anchor_kwargs)
+    if anchors.shape[0] != predictions.shape[1]:  # a bug, not a user error
+        raise AssertionError("default boxes and head outputs disagree")
+    return keras.Model(images, predictions, name="ssd_network"), anchors
+
+
+class SSD(keras.Model):
+    """An SSD trained with `MultiBox`, matching in `compute_loss`.
+
+    Args:
+        num_classes: object classes (without the background).
+        image_size: square input size in pixels.
+        backbone: "mobilenet_v2" (keras.applications, random init) or "tiny"
+            (plain convs, for CPU configs).
+        backbone_alpha: width multiplier of the backbone.
+        num_layers: feature maps that carry default boxes.
+        box_loss: the localization loss, any box loss of the library.
+        classification, neg_pos_ratio, min_negatives_per_image, alpha: as
+            for `MultiBox`.
+        matched_threshold, unmatched_threshold: anchor matching IoUs.
+        anchor_kwargs: `layer_box_shapes` arguments (scales, ratios).
+        backbone_weights: optional path of weights to load (a checkpoint a
+            user has; nothing is downloaded).
+    """
+
+    def __init__(self, num_classes, image_size=300, backbone="mobilenet_v2",
+                 backbone_alpha=1.0, num_layers=6, box_loss=None,
+                 classification="softmax", neg_pos_ratio=3.0,
+                 min_negatives_per_image=0, alpha=1.0,
+                 matched_threshold=0.5, unmatched_threshold=0.5,
+                 anchor_kwargs=None, backbone_weights=None, **kwargs):
+        network, anchors = build_ssd_network(
+            num_classes, image_size, backbone, backbone_alpha, num_layers,
+            classification=classification, anchor_kwargs=anchor_kwargs)
+        super().__init__(network.inputs, network.outputs[0], **kwargs)
+        if backbone_weights:
+            network.load_weights(backbone_weights, skip_mismatch=True)
+        self.num_classes = num_classes
+        self.image_size = image_size
+        self.anchors = anchors
+        self.classification = classification
+        self.matched_threshold = matched_threshold
+        self.unmatched_threshold = unmatched_threshold
+        self.multibox = MultiBox(
+            num_classes, box_loss=box_loss, alpha=alpha,
+            classification=classification, neg_pos_ratio=neg_pos_ratio,
+            min_negatives_per_image=min_negatives_per_image,
+            anchors=anchors, scale_factors=SCALE_FACTORS)
+
+    def encode(self, ground_truth):
+        """Padded ground truth -> MultiBox targets `(B, anchors, 5)`."""
+        return encode_targets(
+            ops.convert_to_tensor(self.anchors), ground_truth["boxes"],
+            ground_truth["classes"], self.matched_threshold,
+            self.unmatched_threshold, SCALE_FACTORS)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                     training=True):
+        targets = self.encode(y)
+        return self.multibox(targets, ops.cast(y_pred, "float32"),
+                             sample_weight=sample_weight)
+
+    def decode(self, predictions):
+        """Raw outputs -> `(boxes (B, A, 4) normalised yxyx, scores (B, A,
+        C))`, class `c` of the scores being label-map id `c + 1`."""
+        predictions = ops.cast(predictions, "float32")
+        x1, y1, x2, y2 = ops.unstack(decode_deltas(
+            predictions[..., :4], ops.convert_to_tensor(self.anchors),
+            SCALE_FACTORS), 4, axis=-1)
+        boxes = ops.clip(ops.stack([y1, x1, y2, x2], -1), 0.0, 1.0)
+        logits = predictions[..., 4:]
+        if self.classification == "softmax":
+            scores = ops.softmax(logits, axis=-1)[..., 1:]
+        else:
+            scores = ops.sigmoid(logits)
+        return boxes, scores
+
+
+def non_max_suppression(boxes, scores, max_detections=100,
+                        max_per_class=100, iou_threshold=0.6,
+                        score_threshold=0.01):
+    """Per-class NMS (TensorFlow only, so kept out of compiled steps).
+
+    Returns the TF Object Detection API's outputs: `detection_boxes` (B, K,
+    4) normalised yxyx, `detection_scores`, `detection_classes` (label-map
+    ids, float as the TF OD API has them), `num_detections`.
+    """
+    import tensorflow as tf
+
+    nms = tf.image.combined_non_max_suppression(
+        tf.expand_dims(boxes, 2), scores, max_output_size_per_class=max_per_class,
+        max_total_size=max_detections, iou_threshold=iou_threshold,
+        score_threshold=score_threshold, clip_boxes=True)
+    return {
+        "detection_boxes": nms.nmsed_boxes,
+        "detection_scores": nms.nmsed_scores,
+        "detection_classes": nms.nmsed_classes + 1.0,
+        "num_detections": tf.cast(nms.valid_detections, tf.float32),
+    }
+

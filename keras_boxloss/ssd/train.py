@@ -1,0 +1,130 @@
+"""Training an SSD from a config: data, model, optimizer, checkpoints, resume.
+
+`model_dir` gets `config.yaml` (the resolved config), `model.weights.h5`
+(weights after every epoch and at the end), `logs/` (TensorBoard) and, while
+a run is unfinished, `backup/`: Keras' `BackupAndRestore` state, from which a
+restarted run continues at the epoch after the last one completed.
+"""
+
+import contextlib
+from pathlib import Path
+
+import keras
+import yaml
+
+from keras_boxloss.losses.registry import get_box_loss
+from keras_boxloss.ssd.config import config_to_dict, load_config
+from keras_boxloss.ssd.model import SSD
+
+WEIGHTS = "model.weights.h5"
+CONFIG = "config.yaml"
+
+
+def build_model(config):
+    """The SSD a config describes (untrained)."""
+    m, loss = config.model, config.loss
+    anchor_kwargs = {
+        "min_scale": m.min_scale, "max_scale": m.max_scale,
+        "aspect_ratios": tuple(m.aspect_ratios),
+        "reduce_boxes_in_lowest_layer": m.reduce_boxes_in_lowest_layer,
+        "interpolated_scale_aspect_ratio": m.interpolated_scale_aspect_ratio,
+    }
+    return SSD(
+        m.num_classes, image_size=m.image_size, backbone=m.backbone,
+        backbone_alpha=m.backbone_alpha, num_layers=m.num_layers,
+        box_loss=get_box_loss(loss.box_loss, **loss.box_loss_params),
+        classification=loss.classification,
+        neg_pos_ratio=loss.neg_pos_ratio,
+        min_negatives_per_image=loss.min_negatives_per_image,
+        alpha=loss.alpha, matched_threshold=loss.matched_threshold,
+        unmatched_threshold=loss.unmatched_threshold,
+        anchor_kwargs=anchor_kwargs,
+        backbone_weights=m.backbone_weights or None)
+
+
+def build_optimizer(config):
+    o = config.optimizer
+    learning_rate = o.learning_rate
+    if o.decay_rate != 1.0:
+        learning_rate = keras.optimizers.schedules.ExponentialDecay(
+            o.learning_rate, o.decay_steps, o.decay_rate, staircase=True)
+    if o.type == "rmsprop":  # the TF OD API's RMSProp: rho = its "decay"
+        return keras.optimizers.RMSprop(learning_rate, rho=o.rho,
+                                        momentum=o.momentum,
+                                        epsilon=o.epsilon)
+    if o.type == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=o.momentum)
+    return keras.optimizers.Adam(learning_rate, epsilon=o.epsilon)
+
+
+def resolve_data(config):
+    """Train and validation globs; the generated dataset when none given."""
+    if config.data.train:
+        return config.data.train, config.data.validation
+    from keras_boxloss.data.generated import default_dataset
+
+    paths = default_dataset()  # the pipeline resizes to the model's size
+    return paths["train"], config.data.validation or paths["val"]
+
+
+def make_inputs(config, pattern, training):
+    from keras_boxloss.data.pipeline import make_dataset
+
+    size = config.model.image_size
+    return make_dataset(
+        pattern, batch_size=config.data.batch_size, image_size=(size, size),
+        resize_mode=config.data.resize_mode,
+        augment=training and config.data.augment, seed=config.trainer.seed,
+        shuffle_buffer=config.data.shuffle_buffer if training else 0,
+        repeat=training, max_boxes=config.data.max_boxes, as_tuple=True,
+        drop_remainder=training)
+
+
+def distribution_scope(name):
+    """`tf.distribute` scope for the configured strategy."""
+    if name == "default":
+        return contextlib.nullcontext()
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy().scope()
+    return tf.distribute.MultiWorkerMirroredStrategy().scope()
+
+
+def train(config, model_dir, verbose=1, callbacks=()):
+    """Trains (or resumes) the configured SSD into `model_dir`."""
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    (model_dir / CONFIG).write_text(yaml.safe_dump(config_to_dict(config)))
+    keras.utils.set_random_seed(config.trainer.seed)
+    train_pattern, _ = resolve_data(config)
+    with distribution_scope(config.trainer.distribution):
+        model = build_model(config)
+        model.compile(optimizer=build_optimizer(config),
+                      jit_compile=config.trainer.jit_compile)
+    epochs = max(1, -(-config.trainer.steps // config.trainer.steps_per_epoch))
+    history = model.fit(
+        make_inputs(config, train_pattern, training=True),
+        steps_per_epoch=config.trainer.steps_per_epoch, epochs=epochs,
+        verbose=verbose,
+        callbacks=[
+            keras.callbacks.BackupAndRestore(str(model_dir / "backup")),
+            keras.callbacks.ModelCheckpoint(str(model_dir / WEIGHTS),
+                                            save_weights_only=True),
+            keras.callbacks.TensorBoard(str(model_dir / "logs")),
+            *callbacks,
+        ])
+    model.save_weights(model_dir / WEIGHTS)
+    return model, history
+
+
+def load_trained(model_dir):
+    """The config and the trained model of a `train` run."""
+    model_dir = Path(model_dir)
+    if not (model_dir / WEIGHTS).exists():
+        raise ValueError(f"No trained SSD in {model_dir}: expected "
+                         f"{model_dir / WEIGHTS} written by `train`.")
+    config = load_config(model_dir / CONFIG)
+    model = build_model(config)
+    model.load_weights(model_dir / WEIGHTS)
+    return config, model
