@@ -106,7 +106,7 @@ def train(config, model_dir, verbose=1, callbacks=()):
     history = model.fit(
         make_inputs(config, train_pattern, training=True),
         steps_per_epoch=config.trainer.steps_per_epoch, epochs=epochs,
-        verbose=verbose,
+        verbose=verbose, shuffle=False,  # the dataset shuffles, seeded
         callbacks=[
             keras.callbacks.BackupAndRestore(str(model_dir / "backup")),
             keras.callbacks.ModelCheckpoint(str(model_dir / WEIGHTS),

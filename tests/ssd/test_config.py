@@ -1,0 +1,45 @@
+from pathlib import Path
+
+import pytest
+
+from keras_boxloss.ssd.config import load_config
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "model_garden_configs"
+                  / "ssd").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_load(path):
+    config = load_config(path)
+    assert config.detector == "ssd"
+
+
+def test_misspelt_key_names_the_key_and_the_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("loss:\n  box_los: giou\n")
+    with pytest.raises(ValueError, match=r"bad.yaml.*loss.box_los"):
+        load_config(path)
+
+
+def test_wrong_type_and_unknown_choice(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("trainer:\n  steps: many\n")
+    with pytest.raises(ValueError, match=r"Expected int at trainer.steps"):
+        load_config(path)
+    path.write_text("loss:\n  box_loss: siou\n")
+    with pytest.raises(ValueError,
+                       match=r"loss.box_loss.*Received: loss.box_loss='siou'"):
+        load_config(path)
+
+
+def test_overrides_apply_last(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("loss:\n  box_loss: giou\n")
+    config = load_config(path, ["loss.box_loss=smooth_iou",
+                                "loss.box_loss_params={delta: 0.5}",
+                                "optimizer.learning_rate=1"])
+    assert config.loss.box_loss == "smooth_iou"
+    assert config.loss.box_loss_params == {"delta": 0.5}
+    assert config.optimizer.learning_rate == 1.0
+    with pytest.raises(ValueError, match="key=value"):
+        load_config(path, ["loss.box_loss"])
