@@ -73,12 +73,14 @@ def multibox_terms(y_true, y_pred, num_classes, box_loss=None,
 def multibox(y_true, y_pred, num_classes, box_loss=None, alpha=1.0,
              classification="softmax", neg_pos_ratio=3.0,
              min_negatives_per_image=0, focal_alpha=0.25, focal_gamma=2.0,
-             anchors=None, scale_factors=(10.0, 10.0, 5.0, 5.0)):
+             anchors=None, scale_factors=(10.0, 10.0, 5.0, 5.0),
+             total_positives=None):
     """MultiBox loss per image: `(L_cls + alpha L_loc) / N`.
 
     `N` is the number of positive anchors in the batch; when it is 0 the loss
     is 0. Summing the per-image values gives the SSD loss. Arguments as in
-    `MultiBox`.
+    `MultiBox`; `total_positives` overrides `N`, for a detector that counts
+    the positives of the global batch across replicas.
 
     Returns:
         `(batch,)` each image's share of the batch loss.
@@ -87,7 +89,8 @@ def multibox(y_true, y_pred, num_classes, box_loss=None, alpha=1.0,
         y_true, y_pred, num_classes, box_loss, classification, neg_pos_ratio,
         min_negatives_per_image, focal_alpha, focal_gamma, anchors,
         scale_factors)
-    total_positives = ops.sum(positives)
+    if total_positives is None:
+        total_positives = ops.sum(positives)
     per_image = (classification_sum + alpha * localization_sum) / ops.maximum(
         total_positives, 1.0)
     return per_image * ops.cast(total_positives > 0, "float32")

@@ -10,7 +10,7 @@ import keras
 from keras import ops
 
 from keras_boxloss.boxes import decode_deltas
-from keras_boxloss.losses.multibox_loss import MultiBox
+from keras_boxloss.losses.multibox_loss import MultiBox, multibox
 from keras_boxloss.losses.validation import check_choice
 from keras_boxloss.ssd.anchors import boxes_per_location, ssd_default_boxes
 from keras_boxloss.ssd.matching import encode_targets
@@ -139,9 +139,22 @@ class SSD(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
                      training=True):
+        """MultiBox normalised by the positives of the *global* batch: under
+        a distribution strategy each replica divides its sum by the
+        all-reduced count, so the summed replica gradients equal one
+        replica's on the whole batch."""
         targets = self.encode(y)
-        return self.multibox(targets, ops.cast(y_pred, "float32"),
-                             sample_weight=sample_weight)
+        positives = ops.sum(ops.cast(targets[..., 4] > 0, "float32"))
+        loss = self.multibox
+        per_image = multibox(
+            targets, ops.cast(y_pred, "float32"), loss.num_classes,
+            loss.box_loss, loss.alpha, loss.classification,
+            loss.neg_pos_ratio, loss.min_negatives_per_image,
+            loss.focal_alpha, loss.focal_gamma, loss.anchors,
+            loss.scale_factors, total_positives=_sum_over_replicas(positives))
+        if sample_weight is not None:
+            per_image = per_image * ops.cast(sample_weight, "float32")
+        return ops.sum(per_image)
 
     def decode(self, predictions):
         """Raw outputs -> `(boxes (B, A, 4) normalised yxyx, scores (B, A,
@@ -157,6 +170,19 @@ class SSD(keras.Model):
         else:
             scores = ops.sigmoid(logits)
         return boxes, scores
+
+
+def _sum_over_replicas(value):
+    """`value` summed over the replicas of a `tf.distribute` strategy (itself
+    outside one, or on another backend)."""
+    if keras.backend.backend() != "tensorflow":
+        return value
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
 
 def non_max_suppression(boxes, scores, max_detections=100,

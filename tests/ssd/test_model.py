@@ -66,3 +66,52 @@ def test_decode_returns_normalised_boxes_and_scores(batch):
     boxes = np.asarray(boxes)
     assert boxes.min() >= 0 and boxes.max() <= 1
     np.testing.assert_array_less(np.asarray(scores), 1.0 + 1e-6)
+
+
+TWO_REPLICAS = """
+import sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+from keras_boxloss.ssd.model import SSD
+from keras_boxloss.data.pipeline import make_dataset
+
+keras.utils.set_random_seed(0)
+model = SSD(3, image_size=64, backbone="tiny", backbone_alpha=0.5,
+            num_layers=3)
+images, truth = next(iter(make_dataset(sys.argv[1], batch_size=4,
+                                       image_size=(64, 64), as_tuple=True,
+                                       max_boxes=8)))
+# Skew the positives: image 0 keeps its boxes, the others keep one each,
+# so per-replica normalisers differ from the global one.
+classes = truth["classes"].numpy()
+classes[1:, 1:] = -1
+truth = {"boxes": truth["boxes"], "classes": tf.constant(classes)}
+y_pred = tf.random.stateless_normal(
+    (4, len(model.anchors), 8), seed=(1, 2))
+single = float(model.compute_loss(y=truth, y_pred=y_pred))
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+assert strategy.num_replicas_in_sync == 2
+dataset = tf.data.Dataset.from_tensor_slices((truth, y_pred)).batch(4)
+dist = strategy.experimental_distribute_dataset(dataset)
+truth_d, pred_d = next(iter(dist))
+per_replica = strategy.run(
+    lambda t, p: model.compute_loss(y=t, y_pred=p), args=(truth_d, pred_d))
+both = float(strategy.reduce("SUM", per_replica, axis=None))
+print(single, both)
+"""
+
+
+def test_two_replicas_normalise_by_the_global_positive_count(generated):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", TWO_REPLICAS,
+                          generated["train"]], capture_output=True,
+                         text=True, check=True).stdout.split()
+    single, both = float(out[-2]), float(out[-1])
+    assert single > 0
+    assert both == pytest.approx(single, rel=1e-5)
