@@ -19,11 +19,13 @@ BACKBONES = ("mobilenet_v2", "tiny")
 SCALE_FACTORS = (10.0, 10.0, 5.0, 5.0)
 
 
-def _mobilenet_v2_features(images, alpha):
-    """MobileNetV2 (random init) at strides 16 and 32, as `ssd_mobilenet_v2`
-    takes them (expansion of block 13, and the last layer)."""
+def _mobilenet_v2_features(images, alpha, weights=None):
+    """MobileNetV2 at strides 16 and 32, as `ssd_mobilenet_v2` takes them
+    (expansion of block 13, and the last layer). Random init, or a local
+    weights file of a MobileNetV2 without its top (never a download)."""
     backbone = keras.applications.MobileNetV2(
-        input_tensor=images, alpha=alpha, include_top=False, weights=None)
+        input_tensor=images, alpha=alpha, include_top=False,
+        weights=weights or None)
     return [backbone.get_layer("block_13_expand_relu").output,
             backbone.get_layer("out_relu").output], backbone
 
@@ -50,7 +52,8 @@ def _tiny_features(images, width):
 def build_ssd_network(num_classes, image_size=300, backbone="mobilenet_v2",
                       backbone_alpha=1.0, num_layers=6,
                       extra_depths=(512, 256, 256, 128),
-                      classification="softmax", anchor_kwargs=None):
+                      classification="softmax", anchor_kwargs=None,
+                      backbone_weights=None):
     """The functional network: images `(B, H, W, 3)` in 0..255 ->
     `(B, anchors, 4 + L)` deltas and logits, plus the default boxes."""
     check_choice("backbone", backbone, BACKBONES)
@@ -58,7 +61,13 @@ def build_ssd_network(num_classes, image_size=300, backbone="mobilenet_v2",
     images = keras.Input((image_size, image_size, 3), name="images")
     scaled = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(images)
     if backbone == "mobilenet_v2":
-        features, _ = _mobilenet_v2_features(scaled, backbone_alpha)
+        features, _ = _mobilenet_v2_features(scaled, backbone_alpha,
+                                             backbone_weights)
+    elif backbone_weights:
+        raise ValueError("Expected `backbone_weights` only with the "
+                         "mobilenet_v2 backbone (the tiny one has no "
+                         f"pretrained form). Received: backbone={backbone!r}, "
+                         f"backbone_weights={backbone_weights!r}")
     else:
         features, _ = _tiny_features(scaled, int(16 * backbone_alpha))
     x = features[-1]
@@ -102,8 +111,9 @@ class SSD(keras.Model):
             for `MultiBox`.
         matched_threshold, unmatched_threshold: anchor matching IoUs.
         anchor_kwargs: `layer_box_shapes` arguments (scales, ratios).
-        backbone_weights: optional path of weights to load (a checkpoint a
-            user has; nothing is downloaded).
+        backbone_weights: optional path of MobileNetV2 (no top) weights a
+            user has, e.g. from `keras.applications` saved locally; nothing
+            is downloaded.
     """
 
     def __init__(self, num_classes, image_size=300, backbone="mobilenet_v2",
@@ -114,10 +124,9 @@ class SSD(keras.Model):
                  anchor_kwargs=None, backbone_weights=None, **kwargs):
         network, anchors = build_ssd_network(
             num_classes, image_size, backbone, backbone_alpha, num_layers,
-            classification=classification, anchor_kwargs=anchor_kwargs)
+            classification=classification, anchor_kwargs=anchor_kwargs,
+            backbone_weights=backbone_weights)
         super().__init__(network.inputs, network.outputs[0], **kwargs)
-        if backbone_weights:
-            network.load_weights(backbone_weights, skip_mismatch=True)
         self.num_classes = num_classes
         self.image_size = image_size
         self.anchors = anchors

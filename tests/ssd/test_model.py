@@ -115,3 +115,17 @@ def test_two_replicas_normalise_by_the_global_positive_count(generated):
     single, both = float(out[-2]), float(out[-1])
     assert single > 0
     assert both == pytest.approx(single, rel=1e-5)
+
+
+def test_backbone_weights_load_from_a_local_file(tmp_path):
+    backbone = keras.applications.MobileNetV2(
+        input_shape=(96, 96, 3), alpha=0.35, include_top=False, weights=None)
+    path = tmp_path / "mobilenet_v2.weights.h5"
+    backbone.save_weights(path)
+    model = SSD(3, image_size=96, backbone="mobilenet_v2", backbone_alpha=0.35,
+                num_layers=3, backbone_weights=str(path))
+    loaded = model.get_layer("Conv1").get_weights()[0]
+    np.testing.assert_array_equal(loaded, backbone.get_layer(
+        "Conv1").get_weights()[0])
+    with pytest.raises(ValueError, match="backbone_weights"):
+        SSD(3, image_size=64, backbone="tiny", backbone_weights=str(path))
