@@ -275,11 +275,16 @@ class MultiBox(keras.losses.Loss):
         return super().__call__(y_true, y_pred, sample_weight)
 
     def call(self, y_true, y_pred):
+        return self.per_image(y_true, y_pred)
+
+    def per_image(self, y_true, y_pred, total_positives=None):
+        """`multibox` with this loss' settings: `(batch,)` unreduced;
+        `total_positives` overrides `N` (a detector's global count)."""
         return multibox(
             y_true, y_pred, self.num_classes, self.box_loss, self.alpha,
             self.classification, self.neg_pos_ratio,
             self.min_negatives_per_image, self.focal_alpha, self.focal_gamma,
-            self.anchors, self.scale_factors)
+            self.anchors, self.scale_factors, total_positives)
 
     def get_config(self):
         return {

@@ -10,7 +10,7 @@ import keras
 from keras import ops
 
 from keras_boxloss.boxes import decode_deltas
-from keras_boxloss.losses.multibox_loss import MultiBox, multibox
+from keras_boxloss.losses.multibox_loss import MultiBox
 from keras_boxloss.losses.validation import check_choice
 from keras_boxloss.ssd.anchors import boxes_per_location, ssd_default_boxes
 from keras_boxloss.ssd.matching import encode_targets
@@ -154,13 +154,9 @@ class SSD(keras.Model):
         replica's on the whole batch."""
         targets = self.encode(y)
         positives = ops.sum(ops.cast(targets[..., 4] > 0, "float32"))
-        loss = self.multibox
-        per_image = multibox(
-            targets, ops.cast(y_pred, "float32"), loss.num_classes,
-            loss.box_loss, loss.alpha, loss.classification,
-            loss.neg_pos_ratio, loss.min_negatives_per_image,
-            loss.focal_alpha, loss.focal_gamma, loss.anchors,
-            loss.scale_factors, total_positives=_sum_over_replicas(positives))
+        per_image = self.multibox.per_image(
+            targets, ops.cast(y_pred, "float32"),
+            total_positives=_sum_over_replicas(positives))
         if sample_weight is not None:
             per_image = per_image * ops.cast(sample_weight, "float32")
         return ops.sum(per_image)

@@ -31,3 +31,20 @@ def value_and_grads(fn, *args):
                 *[jnp.asarray(a) for a in args])
         return to_numpy(value), [to_numpy(g) for g in grads]
     raise NotImplementedError(f"no gradient helper for backend {backend}")
+
+
+def assert_gradient_matches_reference(fn, name, seed, spread):
+    """Autodiff of `fn(targets, predictions)` w.r.t. the predictions equals
+    central differences of the float64 reference loss `name`, on random
+    well-separated boxes with predictions moved by up to `spread`."""
+    from tests.losses import reference
+
+    rng = np.random.default_rng(seed)
+    t = np.concatenate([rng.uniform(0, 5, (6, 2)),
+                        rng.uniform(6, 10, (6, 2))], -1)
+    p = t + rng.uniform(-spread, spread, t.shape)
+    _, (grad,) = value_and_grads(lambda a: fn(t.astype("float32"), a),
+                                 p.astype("float32"))
+    numeric = reference.numeric_grad(
+        lambda a: reference.per_box(name, t, a).sum(), p)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-4)

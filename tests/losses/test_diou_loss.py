@@ -3,8 +3,8 @@ import pytest
 
 from keras_boxloss import DIoU
 from keras_boxloss.losses import diou
-from tests.losses import reference
-from tests.losses.backend_utils import to_numpy, value_and_grads
+from tests.losses.backend_utils import (
+    assert_gradient_matches_reference, to_numpy)
 
 
 @pytest.mark.parametrize("target, prediction, expected", [
@@ -23,15 +23,7 @@ def test_values_match_geometry(target, prediction, expected):
 
 
 def test_gradient_matches_finite_differences():
-    rng = np.random.default_rng(3)
-    t = np.concatenate([rng.uniform(0, 5, (6, 2)),
-                        rng.uniform(6, 10, (6, 2))], -1)
-    p = t + rng.uniform(-3, 3, t.shape)
-    _, (grad,) = value_and_grads(lambda a: diou(t.astype("float32"), a),
-                                 p.astype("float32"))
-    numeric = reference.numeric_grad(
-        lambda a: reference.per_box("diou", t, a).sum(), p)
-    np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-4)
+    assert_gradient_matches_reference(diou, "diou", seed=3, spread=3)
 
 
 def test_deltas_without_anchors_is_a_clear_error():

@@ -5,8 +5,8 @@ import pytest
 
 from keras_boxloss import IoU
 from keras_boxloss.losses import iou
-from tests.losses import reference
-from tests.losses.backend_utils import to_numpy, value_and_grads
+from tests.losses.backend_utils import (
+    assert_gradient_matches_reference, to_numpy, value_and_grads)
 
 
 @pytest.mark.parametrize("target, prediction, expected", [
@@ -38,15 +38,7 @@ def test_log_mode_is_negative_log_iou_and_finite_when_disjoint():
 
 
 def test_gradient_matches_finite_differences():
-    rng = np.random.default_rng(1)
-    t = np.concatenate([rng.uniform(0, 5, (6, 2)),
-                        rng.uniform(6, 10, (6, 2))], -1)
-    p = t + rng.uniform(-1.5, 1.5, t.shape)
-    _, (grad,) = value_and_grads(lambda a: iou(t.astype("float32"), a),
-                                 p.astype("float32"))
-    numeric = reference.numeric_grad(
-        lambda a: reference.per_box("iou", t, a).sum(), p)
-    np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-4)
+    assert_gradient_matches_reference(iou, "iou", seed=1, spread=1.5)
 
 
 def test_class_reduces_like_keras():

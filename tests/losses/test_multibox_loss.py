@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keras_boxloss import CIoU, DIoU, GIoU, HuberBox, MultiBox, SmoothIoU
-from keras_boxloss.losses import giou, multibox
+from keras_boxloss.losses import multibox
 from keras_boxloss.losses.multibox_loss import multibox_terms
 from tests.losses import reference
 from tests.losses.backend_utils import to_numpy, value_and_grads
