@@ -296,7 +296,8 @@ class YOLOv1(BoxLoss):
             return keras.losses.Loss.__call__(self, y_true, y_pred)
         y_true = ops.convert_to_tensor(y_true)
         y_pred = ops.convert_to_tensor(y_pred)
-        keep = _image_weight_mask(sample_weight, y_pred)
+        sample_weight = _image_weights(sample_weight)
+        keep = ops.not_equal(sample_weight, 0)
         # Mask the inputs, not the output: NaN in a dropped image cannot
         # reach a value or a gradient. Empty target: class -1 (padded) or
         # object 0 (grid); the zero prediction then has loss 0 and gradient 0.
@@ -356,13 +357,13 @@ def _box_loss_per_box(box_loss, target_xyxy, pred_xyxy, responsible):
 
 
 def _as_grid(y_true, y_pred, size, num_classes):
-    """`y_true` as a grid target, told apart by rank; ValueError otherwise."""
+    """`y_true` as a grid target, told apart by rank; ValueError otherwise.
+
+    Every check runs before any tensor op, at trace time."""
     shape = tuple(y_true.shape)
-    if len(shape) == 3 and shape[-1] == 5:
-        target = grid_targets(y_true, size, num_classes)
-    elif len(shape) == 4 and shape[1:] == (size, size, 5 + num_classes):
-        target = y_true
-    else:
+    padded = len(shape) == 3 and shape[-1] == 5
+    if not padded and not (len(shape) == 4 and
+                           shape[1:] == (size, size, 5 + num_classes)):
         raise ValueError(
             "Expected `y_true` as padded boxes of shape (batch, max_boxes, 5) "
             "rows [class, x1, y1, x2, y2], or as a grid target of shape "
@@ -374,7 +375,7 @@ def _as_grid(y_true, y_pred, size, num_classes):
             "Expected `y_true` and `y_pred` with the same batch size. "
             f"Received: y_true.shape={shape}, "
             f"y_pred.shape={tuple(y_pred.shape)}")
-    return target
+    return grid_targets(y_true, size, num_classes) if padded else y_true
 
 
 def _check_prediction_shape(y_pred, size, per_cell, num_classes):
@@ -387,8 +388,8 @@ def _check_prediction_shape(y_pred, size, per_cell, num_classes):
             f"num_classes). Received: y_pred.shape={shape}")
 
 
-def _image_weight_mask(sample_weight, y_pred):
-    """`sample_weight != 0` per image, from `(batch,)` or `(batch, 1)`."""
+def _image_weights(sample_weight):
+    """`sample_weight` as `(batch,)`, from `(batch,)` or `(batch, 1)`."""
     weight = ops.convert_to_tensor(sample_weight)
     shape = tuple(weight.shape)
     if len(shape) == 2 and shape[-1] == 1:
@@ -397,7 +398,7 @@ def _image_weight_mask(sample_weight, y_pred):
         raise ValueError(
             "Expected `sample_weight` of shape (batch,), one weight per "
             f"image. Received: sample_weight.shape={shape}")
-    return ops.not_equal(weight, 0)
+    return weight
 
 
 def _expand_to(mask, x):
