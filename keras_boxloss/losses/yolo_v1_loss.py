@@ -14,10 +14,12 @@ Layouts (S = `grid_size`, B = `boxes_per_cell`, C = `num_classes`):
       `[class, x1, y1, x2, y2]` with corners normalised to the image (0 to 1)
       and class an integer in [0, C). A negative class (-1) marks padding:
       such rows are ignored whatever their coordinates hold, NaN included.
+      Inverted corners (x2 < x1) give an empty box at their centre.
     - an already gridded target, rank 4: `(batch, S, S, 5 + C)`, per cell
       `[x, y, w, h, object, p_1 .. p_C]` in the prediction's conventions,
       `object` 1 where an object's centre lies in the cell, else 0 (> 0
-      counts as an object), the p's one-hot (any distribution is accepted).
+      counts as an object), the p's one-hot (any distribution is accepted);
+      a negative w or h is taken as 0.
       Cells without an object are ignored apart from `object`.
   Anything else is a ValueError naming `y_true`.
 
@@ -108,8 +110,8 @@ def grid_targets(y_true, grid_size=7, num_classes=20):
     first = ops.where(ops.less(earlier, 0.5), cell, ops.zeros_like(cell))
     label = ops.cast(ops.round(ops.where(valid, label, 0.0)), "int32")
     features = ops.concatenate([
-        ops.stack([cx - col, cy - row, x2 - x1, y2 - y1, ops.ones_like(cx)],
-                  axis=-1),
+        ops.stack([cx - col, cy - row, ops.relu(x2 - x1), ops.relu(y2 - y1),
+                   ops.ones_like(cx)], axis=-1),
         ops.one_hot(label, num_classes, dtype=dtype),
     ], axis=-1)
     grid = ops.einsum("bmk,bmf->bkf", first, features)
@@ -138,6 +140,9 @@ def yolo_v1_terms(y_true, y_pred, grid_size=7, boxes_per_cell=2,
     has_object = ops.greater(target[..., 4], 0.0)          # (batch, S, S)
     target = ops.where(ops.expand_dims(has_object, -1), target,
                        ops.zeros_like(target))
+    # a negative ground-truth size is an empty box, as in `boxes`
+    target = ops.concatenate([target[..., :2], ops.relu(target[..., 2:4]),
+                              target[..., 4:]], axis=-1)
     obj = ops.cast(has_object, dtype)
     predictors = ops.reshape(y_pred[..., :5 * per_cell],
                              (-1, size, size, per_cell, 5))
@@ -201,7 +206,8 @@ def yolo_v1(y_true, y_pred, grid_size=7, boxes_per_cell=2, num_classes=20,
     real input (negative and zero sizes included). With `box_loss` (an
     IoU-family loss of this library, e.g. `CIoU()`) the coordinate term is
     `lambda_coord sum 1obj_ij box_loss(truth, box)` on the boxes decoded to
-    image-normalised xyxy, as later YOLO versions did.
+    image-normalised xyxy (negative sizes decode to empty boxes), as later
+    YOLO versions did.
 
     See the module docstring for the layouts of `y_pred` and `y_true` and
     the rule for two objects in one cell. `YOLOv1` averages the per-image
@@ -326,11 +332,17 @@ class YOLOv1(BoxLoss):
 
 def _cell_to_xyxy(xywh, size, dtype):
     """Cell-relative `(x, y, w, h)` on a `(batch, S, S, K, 4)` grid to image
-    xyxy: centre `((j + x) / S, (i + y) / S)` in cell row i, column j."""
+    xyxy: centre `((j + x) / S, (i + y) / S)` in cell row i, column j.
+
+    A negative size gives an empty box at the centre, never an inverted one:
+    the IoU would treat both alike, but the enclosing box of an inverted box
+    can shrink to nothing, and the DIoU/CIoU centre term then explodes.
+    """
     index = ops.arange(size, dtype=dtype)
     cols = ops.reshape(index, (1, 1, size, 1))
     rows = ops.reshape(index, (1, size, 1, 1))
     x, y, w, h = ops.unstack(xywh, 4, axis=-1)
+    w, h = ops.relu(w), ops.relu(h)
     cx, cy = (cols + x) / size, (rows + y) / size
     return ops.stack([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h],
                      axis=-1)

@@ -246,24 +246,25 @@ def test_responsible_choice_and_iou_target_take_no_gradient():
     np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("box_loss, confidence_target", [
-    (None, "iou"), (None, "one"), ("ciou", "iou")])
+@pytest.mark.parametrize("box_loss, confidence_target, dtype", [
+    (None, "iou", "float32"), (None, "one", "float32"),
+    ("ciou", "iou", "float32"), ("ciou", "iou", "float16")])
 def test_sqrt_is_finite_in_value_and_gradient_for_any_size(
-        box_loss, confidence_target):
+        box_loss, confidence_target, dtype):
     sizes = [-1.0, 0.0, 1e-12, 1.0]
     pred = np.zeros((16, S, S, 5 * B + C), "float32")
     truth = np.zeros((16, S, S, 5 + C), "float32")
     for k, (w, h) in enumerate((w, h) for w in sizes for h in sizes):
         for j in range(B):
             pred[k, ..., 5 * j:5 * j + 5] = [.5, .5, w, h, .5]
-        # zero-size, tiny and normal targets in the object cells
-        truth[k, 0, 0] = [.5, .5, abs(w), abs(h), 1, 1, 0, 0]
-        truth[k, 1, 1] = [.5, .5, .3, .3, 1, 0, 1, 0]
+        # negative, zero-size, tiny and normal targets in the object cells
+        truth[k, 0, 0] = [.5, .5, w, h, 1, 1, 0, 0]
+        truth[k, 1, 1] = [.4, .6, .3, .3, 1, 0, 1, 0]
     cls = CIoU() if box_loss else None
     value, grads = value_and_grads(
         lambda t, p: yolo_v1(t, p, box_loss=cls,
                              confidence_target=confidence_target, **SMALL),
-        truth, pred)
+        *(keras.ops.cast(x, dtype) for x in (truth, pred)))
     assert np.isfinite(value)
     for grad in grads:
         assert np.all(np.isfinite(grad)), grad
@@ -288,6 +289,23 @@ def test_signed_sqrt_has_no_dead_zone_and_a_bounded_slope():
     _, (grad,) = value_and_grads(lambda p: yolo_v1(truth, p, **SMALL), pred)
     assert grad[0, 0, 0, 2] < 0            # predictor 0 (tie: first)
     assert grad[0, 0, 0, 7] == 0           # predictor 1 not responsible
+
+
+def test_negative_sizes_are_empty_boxes_never_inverted_ones():
+    # inverted ground-truth corners: an empty box at their centre
+    grid = evaluate(grid_targets, np.float32([[[0, .4, .4, .1, .1]]]),
+                    grid_size=S, num_classes=C)
+    np.testing.assert_allclose(grid[0, 0, 0], [.5, .5, 0, 0, 1, 1, 0, 0],
+                               atol=1e-6)
+    # a negative predicted width next to a point target: an inverted box
+    # would shrink CIoU's enclosing box to nothing and its centre term
+    # (rho^2 / c^2) would explode; an empty box keeps it below 1
+    truth = np.float32([[[0, .3, .3, .3, .3]]])
+    pred = np.zeros((1, S, S, 5 * B + C), "float32")
+    pred[0, 0, 0, :10] = [.5, .5, -.4, -.4, 0] * 2
+    terms = evaluate(yolo_v1_terms, truth, pred, box_loss=CIoU(), **SMALL)
+    # CIoU of a point and a point .05 * sqrt(2) away: 1 - 0 + 1 + 0
+    np.testing.assert_allclose(terms["coord"], [5.0 * 2.0], rtol=1e-4)
 
 
 @pytest.mark.parametrize("cls, per_box", [
