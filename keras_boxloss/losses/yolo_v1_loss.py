@@ -58,6 +58,8 @@ def signed_sqrt(x, eps=1e-7):
     clamp `sqrt(relu(w) + eps)` would leave it there with zero gradient).
     Written as a quotient, not with `sign`, whose zero derivative would kill
     the gradient at exactly 0; the denominator is at least `2 sqrt(eps)`.
+    (Darknet's YOLOv1 avoided the question by having the network output
+    sqrt(w) itself; here, as in the paper's text, the network outputs w.)
     """
     return x / (ops.sqrt(ops.abs(x) + eps) + np.sqrt(eps))
 
