@@ -7,9 +7,9 @@ their heavy dependencies themselves.
 
 from keras_boxloss import boxes, losses
 from keras_boxloss.losses import (CIoU, DIoU, GIoU, HuberBox, IoU, MultiBox,
-                                  SmoothIoU)
+                                  SmoothIoU, YOLOv1)
 
 __version__ = "0.1.0"
 
 __all__ = ["CIoU", "DIoU", "GIoU", "HuberBox", "IoU", "MultiBox", "SmoothIoU",
-           "boxes", "losses"]
+           "YOLOv1", "boxes", "losses"]

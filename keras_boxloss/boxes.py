@@ -128,8 +128,15 @@ def _intersection_union(t, p):
 
 
 def _enclosing(t, p):
-    return (ops.minimum(t[0], p[0]), ops.minimum(t[1], p[1]),
-            ops.maximum(t[2], p[2]), ops.maximum(t[3], p[3]))
+    # Over all four corners, whatever their order: for an inverted box the
+    # box "between" x1 > x2 could otherwise shrink the enclosing box below
+    # the centre distance, and DIoU's rho^2 / c^2 would explode (5e4 for
+    # [.9, .9, .6, .6] against the point .8). With every corner inside, both
+    # centres are too, so rho <= c and the penalties stay in [0, 1].
+    return (ops.minimum(ops.minimum(t[0], t[2]), ops.minimum(p[0], p[2])),
+            ops.minimum(ops.minimum(t[1], t[3]), ops.minimum(p[1], p[3])),
+            ops.maximum(ops.maximum(t[0], t[2]), ops.maximum(p[0], p[2])),
+            ops.maximum(ops.maximum(t[1], t[3]), ops.maximum(p[1], p[3])))
 
 
 def _iou(t, p, eps):
@@ -142,8 +149,10 @@ def _centre_distance_ratio(t, p, eps):
     diagonal of the enclosing box (the DIoU penalty)."""
     cx1, cy1, cx2, cy2 = _enclosing(t, p)
     diagonal = ops.square(cx2 - cx1) + ops.square(cy2 - cy1)
-    distance = 0.25 * (ops.square(t[0] + t[2] - p[0] - p[2])
-                       + ops.square(t[1] + t[3] - p[1] - p[3]))
+    # Differences of matching corners first: exactly antisymmetric in
+    # float, and better conditioned than differences of coordinate sums.
+    distance = 0.25 * (ops.square((t[0] - p[0]) + (t[2] - p[2]))
+                       + ops.square((t[1] - p[1]) + (t[3] - p[3])))
     return distance / (diagonal + eps)
 
 

@@ -8,6 +8,7 @@ from keras_boxloss.losses.huber_box_loss import HuberBox, huber_box
 from keras_boxloss.losses.iou_loss import IoU, iou
 from keras_boxloss.losses.multibox_loss import MultiBox, multibox
 from keras_boxloss.losses.smooth_iou_loss import SmoothIoU, smooth_iou
+from keras_boxloss.losses.yolo_v1_loss import YOLOv1, yolo_v1
 
 __all__ = [
     "BoxLoss",
@@ -18,4 +19,5 @@ __all__ = [
     "IoU", "iou",
     "MultiBox", "multibox",
     "SmoothIoU", "smooth_iou",
+    "YOLOv1", "yolo_v1",
 ]

@@ -6,6 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["huber_box_loss", "iou_loss", "giou_loss", "diou_loss", "multibox_loss",
+           "yolo_v1_loss",
            "ciou_loss", "smooth_iou_loss"]
 
 

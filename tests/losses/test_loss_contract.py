@@ -12,7 +12,7 @@ import pytest
 
 import keras_boxloss
 from keras_boxloss import (CIoU, DIoU, GIoU, HuberBox, IoU, MultiBox,
-                           SmoothIoU)
+                           SmoothIoU, YOLOv1)
 from tests.losses.backend_utils import to_numpy, value_and_grads
 
 EXPORTED = sorted(
@@ -112,6 +112,44 @@ MULTIBOX_DEGENERATE = (
                  [np.nan] * 7]]),
 )
 
+def yolo_example(rng, shape=(2, 3)):
+    """YOLOv1() (S=7, B=2, C=20): padded targets (batch, max_boxes, 5) rows
+    [class, x1, y1, x2, y2], the last row of each image padding, and
+    predictions (batch, 7, 7, 30). `shape` is (batch, max_boxes)."""
+    centre = rng.uniform(0.1, 0.9, shape + (2,))
+    size = rng.uniform(0.05, 0.4, shape + (2,))
+    label = rng.integers(0, 20, shape + (1,)).astype("float64")
+    label[:, -1] = -1
+    t = np.concatenate([label, centre - size / 2, centre + size / 2], -1)
+    p = rng.normal(0.5, 0.3, (shape[0], 7, 7, 30))
+    return t.astype("float32"), p.astype("float32")
+
+
+def yolo_padding(like_t, like_p):
+    pad_t = np.full(like_t.shape, np.nan, "float32")
+    pad_t[..., 0] = -1
+    return pad_t, np.full(like_p.shape, np.inf, "float32")
+
+
+def yolo_degenerate():
+    sizes = [-1.0, 0.0, 1e-12, 1.0]
+    p = np.zeros((len(sizes) ** 2, 7, 7, 30), "float32")
+    for k, (w, h) in enumerate((w, h) for w in sizes for h in sizes):
+        p[k, ..., :10] = [0.5, 0.5, w, h, 0.5] * 2  # both predictors alike
+    # huge outputs where the ordinary box is (1e3: the gradient of a squared
+    # error at 1e4 would not fit float16)
+    p[-1, 1, 1, :10] = [1e3, -1e3, 1e3, -1e3, 1e3] * 2
+    boxes = np.float32([
+        [0, 0.1, 0.1, 0.4, 0.4],          # ordinary
+        [1, 0.5, 0.5, 0.5, 0.5],          # zero-area
+        [2, 0.9, 0.9, 0.6, 0.6],          # inverted
+        [3, -2.0, -2.0, -1.0, -1.0],      # outside the image
+        [4, 0.11, 0.11, 0.39, 0.39],      # same cell as the first
+        [-1, np.nan, np.inf, -1, 1e30],   # padding holding garbage
+    ])
+    return np.broadcast_to(boxes, (len(p),) + boxes.shape).copy(), p
+
+
 # Every exported class appears with its defaults and, where it has one, its
 # deltas mode.
 CASES = {
@@ -148,6 +186,10 @@ CASES = {
             for i, a in enumerate(multibox_example(rng, shape))),
         (MULTIBOX_DEGENERATE[0], MULTIBOX_DEGENERATE[1][..., :-1]),
         multibox_padding, False),
+    "YOLOv1": Case(YOLOv1(), yolo_example, yolo_degenerate(), yolo_padding,
+                   False),
+    "YOLOv1-CIoU": Case(YOLOv1(box_loss=CIoU(), confidence_target="one"),
+                        yolo_example, yolo_degenerate(), yolo_padding, False),
 }
 IDS = list(CASES)
 
@@ -275,7 +317,7 @@ def test_fit_with_jit_compile_matches_eager(case):
 @pytest.mark.filterwarnings("ignore:Skipping variable loading")
 @pytest.mark.parametrize("case", ["HuberBox", "IoU-log", "GIoU-deltas",
                                   "CIoU-deltas", "SmoothIoU-fixed",
-                                  "MultiBox-ciou-focal"])
+                                  "MultiBox-ciou-focal", "YOLOv1-CIoU"])
 def test_compiled_model_saves_and_loads_with_its_loss(case, tmp_path):
     loss = CASES[case].loss
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])

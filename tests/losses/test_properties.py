@@ -45,6 +45,29 @@ def test_bounds(pair):
     assert np.all(np.isfinite(smooth) & (smooth >= -1e-6))
 
 
+any_side = st.floats(-100, 100, allow_nan=False, width=32)
+
+
+@SETTINGS
+@given(box_pairs(sides=any_side))
+def test_bounds_hold_for_inverted_boxes_too(pair):
+    t, p = pair
+    # e.g. [.9, .9, .6, .6] against the point .8: the enclosing box holds
+    # every corner, so the distance penalty cannot explode
+    for fn in (giou, diou):
+        value = to_numpy(fn(t, p))
+        assert np.all((value >= -1e-6) & (value <= 2 + 1e-6)), fn.__name__
+    assert np.all(to_numpy(ciou(t, p)) <= 3 + 1e-6)
+
+
+def test_inverted_box_against_a_point_worked_example():
+    t, p = np.float32([[.9, .9, .6, .6]]), np.float32([[.8, .8, .8, .8]])
+    # both empty: IoU 0; enclosing [.6, .6, .9, .9], c^2 = 0.18; centres
+    # (.75, .75) and (.8, .8), rho^2 = 0.005
+    np.testing.assert_allclose(to_numpy(diou(t, p)), [1 + 0.005 / 0.18],
+                               rtol=1e-5)
+
+
 @SETTINGS
 @given(box_pairs())
 def test_agrees_with_the_float64_reference(pair):
