@@ -62,8 +62,8 @@ def one_train_variant(config_path, batch_size, jit_compile, steps):
     """Runs in a child process: prints one JSON line."""
     import tensorflow as tf
 
-    from keras_boxloss.ssd.config import load_config
-    from keras_boxloss.ssd.train import build_model, build_optimizer
+    from keras_boxloss.training.config import load_config
+    from keras_boxloss.training.train import build_model, build_optimizer
 
     config = load_config(config_path, [f"data.batch_size={batch_size}"])
     model = build_model(config)

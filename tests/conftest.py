@@ -9,6 +9,7 @@ backend those tests are deselected, and the run says how many.
 from pathlib import Path
 
 import keras
+import pytest
 
 TESTS = Path(__file__).resolve().parent
 BACKEND_NEUTRAL = [TESTS / "losses", TESTS / "test_boxes.py",
@@ -32,3 +33,11 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_report_header(config):
     return f"keras backend: {keras.backend.backend()}"
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory):
+    """The generated default dataset, written once per test session."""
+    from keras_boxloss.data.generated import default_dataset
+
+    return default_dataset(tmp_path_factory.mktemp("generated"))

@@ -53,8 +53,8 @@ def run(args):
     pattern, label_map = resolve_data(args, "val")
     if args.model_dir:
         from keras_boxloss.evaluation.predictions import save_predictions
-        from keras_boxloss.ssd.predict import predict_records
-        from keras_boxloss.ssd.train import load_trained
+        from keras_boxloss.training.predict import predict_records
+        from keras_boxloss.training.train import load_trained
 
         config, model = load_trained(args.model_dir)
         if not args.data and config.data.validation:

@@ -14,8 +14,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    from keras_boxloss.ssd.export import export_saved_model
-    from keras_boxloss.ssd.train import load_trained
+    from keras_boxloss.training.export import export_saved_model
+    from keras_boxloss.training.train import load_trained
 
     config, model = load_trained(args.model_dir)
     path = export_saved_model(model, config, args.output,

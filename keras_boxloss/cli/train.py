@@ -24,8 +24,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    from keras_boxloss.ssd.config import load_config
-    from keras_boxloss.ssd.train import train
+    from keras_boxloss.training.config import load_config
+    from keras_boxloss.training.train import train
 
     config = load_config(args.config, args.overrides)
     _, history = train(config, args.model_dir,

@@ -9,44 +9,13 @@ XLA compiles matching, mining and the loss with the rest of the step.
 import keras
 from keras import ops
 
+from keras_boxloss.backbones import backbone_features, conv_bn
 from keras_boxloss.boxes import decode_deltas
 from keras_boxloss.losses.multibox_loss import MultiBox
-from keras_boxloss.losses.validation import check_choice
 from keras_boxloss.ssd.anchors import boxes_per_location, ssd_default_boxes
 from keras_boxloss.ssd.matching import encode_targets
 
-BACKBONES = ("mobilenet_v2", "tiny")
 SCALE_FACTORS = (10.0, 10.0, 5.0, 5.0)
-
-
-def _mobilenet_v2_features(images, alpha, weights=None):
-    """MobileNetV2 at strides 16 and 32, as `ssd_mobilenet_v2` takes them
-    (expansion of block 13, and the last layer). Random init, or a local
-    weights file of a MobileNetV2 without its top (never a download)."""
-    backbone = keras.applications.MobileNetV2(
-        input_tensor=images, alpha=alpha, include_top=False,
-        weights=weights or None)
-    return [backbone.get_layer("block_13_expand_relu").output,
-            backbone.get_layer("out_relu").output], backbone
-
-
-def _conv_bn(x, filters, kernel, strides, name):
-    x = keras.layers.Conv2D(filters, kernel, strides=strides, padding="same",
-                            use_bias=False, name=f"{name}_conv")(x)
-    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
-    return keras.layers.ReLU(6.0, name=f"{name}_relu")(x)
-
-
-def _tiny_features(images, width):
-    """A small plain-conv backbone for CPU configs: strides 8 and 16."""
-    x = images
-    for i, filters in enumerate([width, 2 * width, 4 * width]):
-        x = _conv_bn(x, filters, 3, 2, f"tiny_{i}a")
-        x = _conv_bn(x, filters, 3, 1, f"tiny_{i}b")
-    stride8 = x
-    x = _conv_bn(x, 8 * width, 3, 2, "tiny_3a")
-    x = _conv_bn(x, 8 * width, 3, 1, "tiny_3b")
-    return [stride8, x], None
 
 
 def build_ssd_network(num_classes, image_size=300, backbone="mobilenet_v2",
@@ -56,25 +25,16 @@ def build_ssd_network(num_classes, image_size=300, backbone="mobilenet_v2",
                       backbone_weights=None):
     """The functional network: images `(B, H, W, 3)` in 0..255 ->
     `(B, anchors, 4 + L)` deltas and logits, plus the default boxes."""
-    check_choice("backbone", backbone, BACKBONES)
     anchor_kwargs = dict(anchor_kwargs or {})
     images = keras.Input((image_size, image_size, 3), name="images")
     scaled = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(images)
-    if backbone == "mobilenet_v2":
-        features, _ = _mobilenet_v2_features(scaled, backbone_alpha,
-                                             backbone_weights)
-    elif backbone_weights:
-        raise ValueError("Expected `backbone_weights` only with the "
-                         "mobilenet_v2 backbone (the tiny one has no "
-                         f"pretrained form). Received: backbone={backbone!r}, "
-                         f"backbone_weights={backbone_weights!r}")
-    else:
-        features, _ = _tiny_features(scaled, int(16 * backbone_alpha))
+    features = backbone_features(scaled, backbone, backbone_alpha,
+                                 backbone_weights)
     x = features[-1]
     for i in range(num_layers - len(features)):
         depth = extra_depths[min(i, len(extra_depths) - 1)]
-        x = _conv_bn(x, depth // 2, 1, 1, f"extra_{i}_1x1")
-        x = _conv_bn(x, depth, 3, 2, f"extra_{i}_3x3")
+        x = conv_bn(x, depth // 2, 1, 1, f"extra_{i}_1x1")
+        x = conv_bn(x, depth, 3, 2, f"extra_{i}_3x3")
         features.append(x)
     features = features[:num_layers]
     per_location = boxes_per_location(num_layers, **anchor_kwargs)
@@ -188,27 +148,3 @@ def _sum_over_replicas(value):
     if context is None or context.num_replicas_in_sync == 1:
         return value
     return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
-
-
-def non_max_suppression(boxes, scores, max_detections=100,
-                        max_per_class=100, iou_threshold=0.6,
-                        score_threshold=0.01):
-    """Per-class NMS (TensorFlow only, so kept out of compiled steps).
-
-    Returns the TF Object Detection API's outputs: `detection_boxes` (B, K,
-    4) normalised yxyx, `detection_scores`, `detection_classes` (label-map
-    ids, float as the TF OD API has them), `num_detections`.
-    """
-    import tensorflow as tf
-
-    nms = tf.image.combined_non_max_suppression(
-        tf.expand_dims(boxes, 2), scores, max_output_size_per_class=max_per_class,
-        max_total_size=max_detections, iou_threshold=iou_threshold,
-        score_threshold=score_threshold, clip_boxes=True)
-    return {
-        "detection_boxes": nms.nmsed_boxes,
-        "detection_scores": nms.nmsed_scores,
-        "detection_classes": nms.nmsed_classes + 1.0,
-        "num_detections": tf.cast(nms.valid_detections, tf.float32),
-    }
-

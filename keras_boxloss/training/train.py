@@ -1,4 +1,5 @@
-"""Training an SSD from a config: data, model, optimizer, checkpoints, resume.
+"""Training a detector from a config: data, model, optimizer, checkpoints,
+resume.
 
 `model_dir` gets `config.yaml` (the resolved config), `model.weights.h5`
 (weights after every epoch and at the end), `logs/` (TensorBoard) and, while
@@ -13,16 +14,29 @@ import keras
 import yaml
 
 from keras_boxloss.losses.registry import get_box_loss
-from keras_boxloss.ssd.config import config_to_dict, load_config
-from keras_boxloss.ssd.model import SSD
+from keras_boxloss.training.config import config_to_dict, load_config
 
 WEIGHTS = "model.weights.h5"
 CONFIG = "config.yaml"
 
 
 def build_model(config):
-    """The SSD a config describes (untrained)."""
+    """The (untrained) detector a config describes."""
     m, loss = config.model, config.loss
+    if config.detector == "yolo_v1":
+        from keras_boxloss.yolo.model import YOLOv1Detector
+
+        return YOLOv1Detector(
+            m.num_classes, grid_size=m.grid_size,
+            boxes_per_cell=m.boxes_per_cell, image_size=m.image_size,
+            backbone=m.backbone, backbone_alpha=m.backbone_alpha,
+            backbone_weights=m.backbone_weights or None,
+            box_loss=(get_box_loss(loss.box_loss, **loss.box_loss_params)
+                      if loss.box_loss else None),
+            lambda_coord=loss.lambda_coord, lambda_noobj=loss.lambda_noobj,
+            confidence_target=loss.confidence_target)
+    from keras_boxloss.ssd.model import SSD
+
     anchor_kwargs = {
         "min_scale": m.min_scale, "max_scale": m.max_scale,
         "aspect_ratios": tuple(m.aspect_ratios),
@@ -32,7 +46,8 @@ def build_model(config):
     return SSD(
         m.num_classes, image_size=m.image_size, backbone=m.backbone,
         backbone_alpha=m.backbone_alpha, num_layers=m.num_layers,
-        box_loss=get_box_loss(loss.box_loss, **loss.box_loss_params),
+        box_loss=get_box_loss(loss.box_loss or "huber",
+                              **loss.box_loss_params),
         classification=loss.classification,
         neg_pos_ratio=loss.neg_pos_ratio,
         min_negatives_per_image=loss.min_negatives_per_image,
@@ -92,7 +107,7 @@ def distribution_scope(name):
 
 
 def train(config, model_dir, verbose=1, callbacks=()):
-    """Trains (or resumes) the configured SSD into `model_dir`."""
+    """Trains (or resumes) the configured detector into `model_dir`."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     (model_dir / CONFIG).write_text(yaml.safe_dump(config_to_dict(config)))
@@ -122,7 +137,7 @@ def load_trained(model_dir):
     """The config and the trained model of a `train` run."""
     model_dir = Path(model_dir)
     if not (model_dir / WEIGHTS).exists():
-        raise ValueError(f"No trained SSD in {model_dir}: expected "
+        raise ValueError(f"No trained detector in {model_dir}: expected "
                          f"{model_dir / WEIGHTS} written by `train`.")
     config = load_config(model_dir / CONFIG)
     model = build_model(config)

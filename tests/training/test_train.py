@@ -10,9 +10,9 @@ import pytest
 
 from keras_boxloss.data.records import read_records
 from keras_boxloss.evaluation.evaluate import evaluate_detections
-from keras_boxloss.ssd.config import load_config
-from keras_boxloss.ssd.predict import detect, predict_records
-from keras_boxloss.ssd.train import load_trained, train
+from keras_boxloss.training.config import load_config
+from keras_boxloss.training.predict import detect, predict_records
+from keras_boxloss.training.train import load_trained, train
 
 FAST = ["model.image_size=96", "model.num_layers=3", "data.batch_size=16",
         "data.max_boxes=12", "optimizer.learning_rate=0.003"]
@@ -73,7 +73,7 @@ assert "keras_boxloss" not in sys.modules
 
 
 def test_export_round_trip_in_a_fresh_process(generated, tmp_path):
-    from keras_boxloss.ssd.export import export_saved_model
+    from keras_boxloss.training.export import export_saved_model
 
     config = config_for(generated, "trainer.steps=2",
                         "trainer.steps_per_epoch=2", "model.image_size=64",

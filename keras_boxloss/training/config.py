@@ -1,4 +1,4 @@
-"""SSD experiment configs: strict dataclasses read from YAML.
+"""Detector experiment configs: strict dataclasses read from YAML.
 
 The style of Model Garden's `hyperparams.Config` (nested dataclasses with
 defaults, YAML files overriding them, dotted overrides on the command line)
@@ -9,6 +9,9 @@ the key and the file, a value of the wrong type names the field.
 import dataclasses
 import typing
 from pathlib import Path
+
+
+DETECTORS = ("ssd", "yolo_v1")
 
 
 @dataclasses.dataclass
@@ -25,11 +28,15 @@ class ModelConfig:
         default_factory=lambda: [1.0, 2.0, 0.5, 3.0, 0.3333])
     reduce_boxes_in_lowest_layer: bool = True
     interpolated_scale_aspect_ratio: float = 1.0
+    grid_size: int = 7                # yolo_v1: S
+    boxes_per_cell: int = 2           # yolo_v1: B
 
 
 @dataclasses.dataclass
 class LossConfig:
-    box_loss: str = "huber"           # huber | iou | giou | diou | ciou | smooth_iou
+    # "" = the detector's own (SSD: huber; YOLOv1: the paper's sqrt term),
+    # or huber | iou | giou | diou | ciou | smooth_iou (YOLOv1: IoU family)
+    box_loss: str = ""
     box_loss_params: typing.Dict[str, typing.Any] = dataclasses.field(
         default_factory=dict)         # e.g. {delta: 1.0}
     classification: str = "softmax"   # softmax | sigmoid_focal
@@ -38,6 +45,9 @@ class LossConfig:
     alpha: float = 1.0
     matched_threshold: float = 0.5
     unmatched_threshold: float = 0.5
+    lambda_coord: float = 5.0         # yolo_v1
+    lambda_noobj: float = 0.5         # yolo_v1
+    confidence_target: str = "iou"    # yolo_v1: iou | one
 
 
 @dataclasses.dataclass
@@ -73,7 +83,7 @@ class TrainerConfig:
 
 
 @dataclasses.dataclass
-class SSDConfig:
+class DetectorConfig:
     detector: str = "ssd"
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     loss: LossConfig = dataclasses.field(default_factory=LossConfig)
@@ -141,7 +151,7 @@ def _set_dotted(values, key, text):
 
 
 def load_config(path=None, overrides=()):
-    """Reads an SSD config: defaults, then the YAML file, then `overrides`
+    """Reads a detector config: defaults, then the YAML file, then `overrides`
     (`"trainer.steps=100"`). Raises `ValueError` naming a bad key or value
     and the file."""
     import yaml
@@ -165,7 +175,7 @@ def load_config(path=None, overrides=()):
                              f"Received: {item!r}")
         _set_dotted(values, key.strip(), text)
     try:
-        config = _build(SSDConfig, values, "<root>")
+        config = _build(DetectorConfig, values, "<root>")
     except ValueError as error:
         raise ValueError(f"{path or 'config'}: {error}") from None
     _check(config, path)
@@ -176,9 +186,11 @@ def _check(config, path):
     from keras_boxloss.losses.registry import BOX_LOSSES
 
     checks = [
-        ("detector", config.detector, ("ssd",)),
+        ("detector", config.detector, DETECTORS),
         ("model.backbone", config.model.backbone, ("mobilenet_v2", "tiny")),
-        ("loss.box_loss", config.loss.box_loss, tuple(BOX_LOSSES)),
+        ("loss.box_loss", config.loss.box_loss, ("",) + tuple(BOX_LOSSES)),
+        ("loss.confidence_target", config.loss.confidence_target,
+         ("iou", "one")),
         ("loss.classification", config.loss.classification,
          ("softmax", "sigmoid_focal")),
         ("data.resize_mode", config.data.resize_mode, ("fixed", "pad")),

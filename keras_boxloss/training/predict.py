@@ -1,8 +1,30 @@
-"""Running a trained SSD on records: detections in the evaluation format."""
+"""Running a trained detector: decoding, NMS, detections for evaluation."""
 
 import numpy as np
 
-from keras_boxloss.ssd.model import non_max_suppression
+
+
+def non_max_suppression(boxes, scores, max_detections=100,
+                        max_per_class=100, iou_threshold=0.6,
+                        score_threshold=0.01):
+    """Per-class NMS (TensorFlow only, so kept out of compiled steps).
+
+    Returns the TF Object Detection API's outputs: `detection_boxes` (B, K,
+    4) normalised yxyx, `detection_scores`, `detection_classes` (label-map
+    ids, float as the TF OD API has them), `num_detections`.
+    """
+    import tensorflow as tf
+
+    nms = tf.image.combined_non_max_suppression(
+        tf.expand_dims(boxes, 2), scores, max_output_size_per_class=max_per_class,
+        max_total_size=max_detections, iou_threshold=iou_threshold,
+        score_threshold=score_threshold, clip_boxes=True)
+    return {
+        "detection_boxes": nms.nmsed_boxes,
+        "detection_scores": nms.nmsed_scores,
+        "detection_classes": nms.nmsed_classes + 1.0,
+        "num_detections": tf.cast(nms.valid_detections, tf.float32),
+    }
 
 
 def detect(model, images, **nms_kwargs):

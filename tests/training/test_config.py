@@ -2,16 +2,26 @@ from pathlib import Path
 
 import pytest
 
-from keras_boxloss.ssd.config import load_config
+from keras_boxloss.training.config import DETECTORS, load_config
+from keras_boxloss.training.train import build_model
 
-CONFIGS = sorted((Path(__file__).resolve().parents[2] / "model_garden_configs"
-                  / "ssd").glob("*.yaml"))
+ROOT = Path(__file__).resolve().parents[2] / "model_garden_configs"
+CONFIGS = sorted([*ROOT.glob("ssd/*.yaml"), *ROOT.glob("yolo/*.yaml")])
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_shipped_configs_load(path):
     config = load_config(path)
-    assert config.detector == "ssd"
+    assert config.detector == path.parent.name.replace("yolo", "yolo_v1")
+    assert config.detector in DETECTORS
+
+
+@pytest.mark.parametrize("path", [p for p in CONFIGS if "tiny" in p.name],
+                         ids=lambda p: p.name)
+def test_small_configs_build_their_models(path):
+    config = load_config(path)
+    model = build_model(config)
+    assert model.inputs[0].shape[1:3] == (config.model.image_size,) * 2
 
 
 def test_misspelt_key_names_the_key_and_the_file(tmp_path):

@@ -16,7 +16,7 @@ def export_saved_model(model, config, output, **nms_kwargs):
     import keras
     import tensorflow as tf
 
-    from keras_boxloss.ssd.predict import detect
+    from keras_boxloss.training.predict import detect
 
     if config.data.resize_mode != "fixed":
         raise ValueError("Expected data.resize_mode='fixed' for export (the "
