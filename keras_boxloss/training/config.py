@@ -18,7 +18,7 @@ DETECTORS = ("ssd", "yolo_v1")
 class ModelConfig:
     num_classes: int = 3
     image_size: int = 128
-    backbone: str = "tiny"            # "mobilenet_v2" | "tiny"
+    backbone: str = "tiny"            # mobilenet_v2 | mobilenet_v3_small | tiny
     backbone_alpha: float = 1.0
     backbone_weights: str = ""        # a local weights file, never a download
     num_layers: int = 4
@@ -187,7 +187,8 @@ def _check(config, path):
 
     checks = [
         ("detector", config.detector, DETECTORS),
-        ("model.backbone", config.model.backbone, ("mobilenet_v2", "tiny")),
+        ("model.backbone", config.model.backbone,
+         ("mobilenet_v2", "mobilenet_v3_small", "tiny")),
         ("loss.box_loss", config.loss.box_loss, ("",) + tuple(BOX_LOSSES)),
         ("loss.confidence_target", config.loss.confidence_target,
          ("iou", "one")),

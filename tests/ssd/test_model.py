@@ -129,3 +129,12 @@ def test_backbone_weights_load_from_a_local_file(tmp_path):
         "Conv1").get_weights()[0])
     with pytest.raises(ValueError, match="backbone_weights"):
         SSD(3, image_size=64, backbone="tiny", backbone_weights=str(path))
+
+
+def test_kerascv_mobilenet_v3_backbone_builds_offline():
+    model = SSD(3, image_size=96, backbone="mobilenet_v3_small",
+                num_layers=3)
+    assert model.outputs[0].shape[1:] == (len(model.anchors), 8)
+    # P4 and P5 of 96 px are 6 x 6 and 3 x 3, the extra layer 2 x 2:
+    # 36 * 3 (reduced lowest layer) + 9 * 6 + 4 * 6 default boxes
+    assert len(model.anchors) == 36 * 3 + 9 * 6 + 4 * 6
