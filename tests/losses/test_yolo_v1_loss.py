@@ -2,7 +2,6 @@
 two-objects rule, the responsible predictor, the square root, box_loss, XLA
 and the config. S = 2, B = 2, C = 3 throughout unless said otherwise."""
 
-import doctest
 import functools
 import math
 
@@ -480,12 +479,3 @@ def test_bad_shapes_fail_when_a_model_is_traced_and_bad_weights_too():
         model.fit(PRED, PADDED[..., :4], verbose=0)
     with pytest.raises(ValueError, match="sample_weight.shape"):
         YOLOv1(**SMALL)(PADDED, PRED, sample_weight=np.ones((2, 3)))
-
-
-@pytest.mark.skipif(keras.backend.backend() == "jax",
-                    reason="the examples run eagerly, and JAX compiles eager "
-                           "ops one by one (about 10 s); every other test "
-                           "here runs the loss on JAX")
-def test_docstring_examples():
-    result = doctest.testmod(yolo_v1_loss, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
