@@ -90,7 +90,6 @@ class SSD(keras.Model):
         self.num_classes = num_classes
         self.image_size = image_size
         self.anchors = anchors
-        self.classification = classification
         self.matched_threshold = matched_threshold
         self.unmatched_threshold = unmatched_threshold
         self.multibox = MultiBox(
@@ -130,7 +129,7 @@ class SSD(keras.Model):
             SCALE_FACTORS), 4, axis=-1)
         boxes = ops.clip(ops.stack([y1, x1, y2, x2], -1), 0.0, 1.0)
         logits = predictions[..., 4:]
-        if self.classification == "softmax":
+        if self.multibox.classification == "softmax":
             scores = ops.softmax(logits, axis=-1)[..., 1:]
         else:
             scores = ops.sigmoid(logits)
