@@ -101,3 +101,33 @@ def test_export_round_trip_in_a_fresh_process(generated, tmp_path):
         # a PNG is lossless: the encoded signature sees the same pixels
         np.testing.assert_allclose(served_encoded[key], served[key],
                                    rtol=1e-4, atol=1e-5)
+
+
+MIRRORED_TRAIN = """
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from keras_boxloss.training.config import load_config
+from keras_boxloss.training.train import train
+config = load_config(None, [f"data.train={sys.argv[2]}",
+                            "model.image_size=64", "model.num_layers=3",
+                            "data.batch_size=8", "trainer.steps=2",
+                            "trainer.steps_per_epoch=2",
+                            "trainer.jit_compile=false",
+                            "trainer.distribution=mirrored"])
+model, history = train(config, sys.argv[1], verbose=0)
+print(model.distribute_strategy.num_replicas_in_sync,
+      history.history["loss"][-1])
+"""
+
+
+def test_training_runs_under_mirrored_strategy(generated, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED_TRAIN, str(tmp_path),
+         generated["train"]], capture_output=True, text=True, check=True)
+    replicas, loss = result.stdout.split()[-2:]
+    assert int(replicas) == 2
+    assert np.isfinite(float(loss)) and float(loss) > 0
+    assert (tmp_path / "model.weights.h5").exists()
