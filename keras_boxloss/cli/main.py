@@ -4,7 +4,10 @@ Each subcommand lives in its own module under `keras_boxloss.cli` and exposes
 `add_arguments(parser)` and `run(args)` (returning an exit code). Those
 modules keep their top-level imports light (argparse, pathlib) and import
 TensorFlow, Model Garden or KerasCV inside `run`, so `keras-boxloss --help`
-stays fast and one command's heavy imports cost nothing to the others.
+stays fast and one command's heavy imports cost nothing to the others. A
+module that sets `PASS_THROUGH = True` receives the arguments it does not
+define in `args.passthrough` (Model Garden's absl flags); other commands
+reject them.
 """
 
 import argparse
@@ -28,6 +31,12 @@ COMMANDS = {
     "evaluate": ("keras_boxloss.cli.evaluate",
                  "COCO metrics and the paper's mean IoU of predictions "
                  "against TFRecords' ground truth"),
+    "garden-train": ("keras_boxloss.cli.garden_train",
+                     "train and evaluate a Model Garden Faster R-CNN with a "
+                     "box loss per stage (Model Garden's flags)"),
+    "garden-export": ("keras_boxloss.cli.garden_export",
+                      "export a Model Garden checkpoint as a SavedModel "
+                      "(uint8 images in, normalised boxes out)"),
 }
 
 
@@ -55,12 +64,18 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
     if args.command is None:
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         parser.print_help()
         return 0
+    module = importlib.import_module(args._module)
+    if unknown and not getattr(module, "PASS_THROUGH", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.passthrough = unknown
     try:
-        return importlib.import_module(args._module).run(args) or 0
+        return module.run(args) or 0
     except (CommandError, ValueError, FileNotFoundError) as error:
         if args.debug:
             raise

@@ -1,0 +1,55 @@
+"""`keras-boxloss garden-export`: a SavedModel from a Model Garden checkpoint.
+
+The flags are those of Model Garden's `export_saved_model`; the SavedModel's
+`serving_default` takes uint8 images and returns TF OD API outputs with
+`detection_boxes` normalised to the original image
+(`keras_boxloss.model_garden.export`). Written to `EXPORT_DIR/saved_model`.
+"""
+
+
+def _image_size(text):
+    import argparse
+
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        sizes = []
+    if len(sizes) != 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected HEIGHT,WIDTH, got {text!r}")
+    return sizes
+
+
+def add_arguments(parser):
+    parser.add_argument("--experiment", required=True,
+                        help="experiment, e.g. fasterrcnn_resnetfpn_boxloss")
+    parser.add_argument("--config_file", action="append", default=[],
+                        help="YAML config (repeatable, applied in order)")
+    parser.add_argument("--params_override", default="",
+                        help="overrides applied after the config files")
+    parser.add_argument("--checkpoint_path", required=True,
+                        help="checkpoint file or model_dir (its latest)")
+    parser.add_argument("--export_dir", required=True,
+                        help="output folder (SavedModel in saved_model/)")
+    parser.add_argument("--batch_size", type=int, default=None,
+                        help="fixed batch size (default: any)")
+    parser.add_argument("--input_type", default="image_tensor",
+                        choices=("image_tensor", "image_bytes",
+                                 "tf_example"),
+                        help="serving input (default: image_tensor, uint8)")
+    parser.add_argument("--input_image_size", type=_image_size,
+                        default=None, metavar="H,W",
+                        help="model input size (default: the config's)")
+
+
+def run(args):
+    from keras_boxloss.model_garden.export import export, load_params
+
+    params = load_params(args.experiment, args.config_file,
+                         args.params_override)
+    path = export(params, args.checkpoint_path, args.export_dir,
+                  batch_size=args.batch_size,
+                  input_image_size=args.input_image_size,
+                  input_type=args.input_type)
+    print(f"Wrote {path}")
+    return 0

@@ -1,0 +1,34 @@
+"""`keras-boxloss garden-train`: Model Garden's own trainer
+(`official/vision/train.py`) with the box-loss experiments registered.
+
+Every argument goes to Model Garden's absl flags unchanged:
+
+    keras-boxloss garden-train --experiment=fasterrcnn_resnetfpn_boxloss \
+        --config_file=model_garden_configs/faster_rcnn/generated_cpu.yaml \
+        --params_override="task.frcnn_box_loss.type=smooth_iou" \
+        --mode=train_and_eval --model_dir=/tmp/garden
+"""
+
+# Unknown arguments are Model Garden's flags: `main` passes them through.
+PASS_THROUGH = True
+
+
+def add_arguments(parser):
+    parser.epilog = (
+        "All other arguments are Model Garden's flags (official/vision/"
+        "train.py): --experiment, --config_file, --params_override, --mode "
+        "(train, eval, train_and_eval, continuous_eval), --model_dir, ... "
+        "Experiment with box losses: fasterrcnn_resnetfpn_boxloss; configs "
+        "in model_garden_configs/faster_rcnn/.")
+
+
+def run(args):
+    from absl import flags
+
+    from keras_boxloss.cli.main import CommandError
+    from keras_boxloss.model_garden import train
+
+    try:
+        return train.main(["keras-boxloss garden-train", *args.passthrough])
+    except flags.Error as error:
+        raise CommandError(str(error)) from None
