@@ -23,8 +23,8 @@ COMMANDS = {
                 "convert VOC XML, CSV or COCO JSON annotations to TFRecords "
                 "with a label map, reporting every data defect"),
     "train": ("keras_boxloss.cli.train",
-              "train a detector (SSD) from a config file, with checkpoints "
-              "and resume"),
+              "train a detector (SSD, YOLOv1) from a config file, with "
+              "checkpoints and resume"),
     "export": ("keras_boxloss.cli.export",
                "export a trained detector as a SavedModel with the TF "
                "Object Detection API's serving signature"),
