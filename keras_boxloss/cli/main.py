@@ -31,6 +31,9 @@ COMMANDS = {
     "evaluate": ("keras_boxloss.cli.evaluate",
                  "COCO metrics and the paper's mean IoU of predictions "
                  "against TFRecords' ground truth"),
+    "profile": ("keras_boxloss.cli.profile",
+                "plot each loss and its gradient along a sliding box (the "
+                "Smooth IoU paper's Figures 1-3)"),
     "garden-train": ("keras_boxloss.cli.garden_train",
                      "train and evaluate a Model Garden Faster R-CNN with a "
                      "box loss per stage (Model Garden's flags)"),
