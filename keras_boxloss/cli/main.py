@@ -31,6 +31,9 @@ COMMANDS = {
     "evaluate": ("keras_boxloss.cli.evaluate",
                  "COCO metrics and the paper's mean IoU of predictions "
                  "against TFRecords' ground truth"),
+    "compare": ("keras_boxloss.cli.compare",
+                "train a detector once per box loss and seed and compare "
+                "them: the Smooth IoU paper's Tables 2 and 3, plots"),
     "profile": ("keras_boxloss.cli.profile",
                 "plot each loss and its gradient along a sliding box (the "
                 "Smooth IoU paper's Figures 1-3)"),

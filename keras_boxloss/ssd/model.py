@@ -11,7 +11,7 @@ from keras import ops
 
 from keras_boxloss.backbones import backbone_features, conv_bn
 from keras_boxloss.boxes import decode_deltas
-from keras_boxloss.losses.multibox_loss import MultiBox
+from keras_boxloss.losses.multibox_loss import MultiBox, multibox_terms
 from keras_boxloss.ssd.anchors import boxes_per_location, ssd_default_boxes
 from keras_boxloss.ssd.matching import encode_targets
 
@@ -97,6 +97,11 @@ class SSD(keras.Model):
             classification=classification, neg_pos_ratio=neg_pos_ratio,
             min_negatives_per_image=min_negatives_per_image,
             anchors=anchors, scale_factors=SCALE_FACTORS)
+        # The two MultiBox terms, logged by `fit` beside the total (`compare`
+        # plots the box term per loss).
+        self.box_loss_metric = keras.metrics.Mean(name="box_loss")
+        self.classification_loss_metric = keras.metrics.Mean(
+            name="classification_loss")
 
     def encode(self, ground_truth):
         """Padded ground truth -> MultiBox targets `(B, anchors, 5)`."""
@@ -112,13 +117,24 @@ class SSD(keras.Model):
         all-reduced count, so the summed replica gradients equal one
         replica's on the whole batch."""
         targets = self.encode(y)
-        positives = ops.sum(ops.cast(targets[..., 4] > 0, "float32"))
-        per_image = self.multibox.per_image(
-            targets, ops.cast(y_pred, "float32"),
-            total_positives=_sum_over_replicas(positives))
+        mb = self.multibox
+        classification, localization, positives = multibox_terms(
+            targets, ops.cast(y_pred, "float32"), mb.num_classes,
+            mb.box_loss, mb.classification, mb.neg_pos_ratio,
+            mb.min_negatives_per_image, mb.focal_alpha, mb.focal_gamma,
+            mb.anchors, mb.scale_factors)
+        # (L_cls + alpha L_loc) / N as in `multibox`, N the global count.
+        total = _sum_over_replicas(ops.sum(positives))
+        scale = ops.cast(total > 0, "float32") / ops.maximum(total, 1.0)
+        classification = classification * scale
+        localization = mb.alpha * localization * scale
         if sample_weight is not None:
-            per_image = per_image * ops.cast(sample_weight, "float32")
-        return ops.sum(per_image)
+            weight = ops.cast(sample_weight, "float32")
+            classification, localization = (classification * weight,
+                                            localization * weight)
+        self.box_loss_metric.update_state(ops.sum(localization))
+        self.classification_loss_metric.update_state(ops.sum(classification))
+        return ops.sum(classification + localization)
 
     def decode(self, predictions):
         """Raw outputs -> `(boxes (B, A, 4) normalised yxyx, scores (B, A,

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The README's real-data comparison: Huber vs Smooth IoU, 3 seeds, with the
+# SSD and the Model Garden Faster R-CNN, on raccoon and BCCD
+# (../shared/datasets). About 80 minutes on 2 CPU cores; re-running resumes.
+#   bash experiments/compare_real_data.sh [losses] [seeds]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LOSSES=${1:-huber,smooth_iou}
+SEEDS=${2:-3}
+D=../shared/datasets
+if [ ! -f data/raccoon/label_map.pbtxt ]; then
+  keras-boxloss convert --annotations $D/raccoon/data/train_labels.csv $D/raccoon/data/test_labels.csv \
+    --images $D/raccoon/images --split train=$D/raccoon/data/train_labels.csv \
+    --split test=$D/raccoon/data/test_labels.csv --output data/raccoon --no-progress
+fi
+if [ ! -f data/bccd/label_map.pbtxt ]; then
+  B=$D/bccd/BCCD
+  keras-boxloss convert --annotations $B/Annotations --images $B/JPEGImages \
+    --split train=$B/ImageSets/Main/train.txt --split val=$B/ImageSets/Main/val.txt \
+    --split test=$B/ImageSets/Main/test.txt --output data/bccd --no-progress
+fi
+C="--losses $LOSSES --seeds $SEEDS --no-progress"
+keras-boxloss compare --config model_garden_configs/ssd/ssd_tiny_raccoon.yaml --data data/raccoon \
+  --steps 200 --out runs/compare-ssd-raccoon $C
+keras-boxloss compare --config model_garden_configs/ssd/ssd_tiny_bccd.yaml --data data/bccd \
+  --steps 200 --set trainer.steps_per_epoch=50 --out runs/compare-ssd-bccd $C
+keras-boxloss compare --config model_garden_configs/faster_rcnn/compare_raccoon_cpu.yaml --data data/raccoon \
+  --curve-every 70 --out runs/compare-frcnn-raccoon $C
+keras-boxloss compare --config model_garden_configs/faster_rcnn/compare_bccd_cpu.yaml --data data/bccd \
+  --curve-every 70 --out runs/compare-frcnn-bccd $C

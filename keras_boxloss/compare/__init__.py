@@ -1,0 +1,14 @@
+"""`keras-boxloss compare`: the Smooth IoU paper's experiment on any data.
+
+One training run per (box loss, seed), identical data order and
+initialisation per seed across losses, each evaluated on the held-out split;
+then the paper's Tables 2 and 3 as mean +- std over seeds.
+
+- `plan`: the runs and their folders (`<out>/runs/<loss>-seed<k>/`).
+- `data`: `--data` (converted records, a VOC folder, CSV files) to splits.
+- `keras_runner`: SSD and YOLOv1 runs (`keras_boxloss.training`).
+- `garden_runner`: Model Garden Faster R-CNN runs (imports `official`).
+- `summary`: aggregation, winners and seed noise, JSON and markdown.
+- `plots`: metric bars and training curves as PNG.
+- `compare`: the loop with its progress bar and resume.
+"""

@@ -1,0 +1,171 @@
+"""The comparison loop: plan, train and evaluate each run (skipping finished
+ones), then tables, JSON and plots.
+
+`out_dir` holds `compare.json` (what was compared: config, data, steps,
+overrides), `runs/<loss>-seed<k>/` (checkpoints, `curves.json`,
+`predictions.json`, `metrics.json`), and the outputs: `summary.json`,
+`results.md`, `metrics.png`, `curves.png`. Re-running the same command
+resumes; adding losses or seeds extends the comparison; changing the config,
+data, steps or overrides is refused (use another `out_dir`).
+"""
+
+import json
+import os
+
+from keras_boxloss.compare import plots, summary as summary_lib
+from keras_boxloss.compare.data import prepare_data
+from keras_boxloss.compare.keras_runner import load_curves, write_json
+from keras_boxloss.compare.plan import CURVES, METRICS, plan_runs
+
+INVOCATION = "compare.json"
+
+
+def _check_invocation(out_dir, invocation):
+    path = os.path.join(out_dir, INVOCATION)
+    if os.path.exists(path):
+        with open(path) as file:
+            previous = json.load(file)
+        changed = sorted(k for k in invocation
+                         if previous.get(k) != invocation[k])
+        if changed:
+            raise ValueError(
+                f"Expected the same {', '.join(changed)} as the comparison "
+                f"already in {out_dir} (to resume or extend it), or another "
+                f"`out_dir`. Received: " + ", ".join(
+                    f"{k}={invocation[k]!r} (was {previous.get(k)!r})"
+                    for k in changed))
+    write_json(invocation, path)
+
+
+def _settling(curves, losses):
+    """Per loss, the largest change of validation mean IoU and mAP@.5 over
+    the last curve interval of any seed: small = the metrics have settled."""
+    result = {}
+    for loss in losses:
+        changes = {"val_mean_iou": 0.0, "val_AP50": 0.0}
+        interval = None
+        for points in curves.get(loss, {}).values():
+            if len(points) < 2:
+                continue
+            last, before = points[-1], points[-2]
+            interval = last["step"] - before["step"]
+            for key in changes:
+                changes[key] = max(changes[key], abs(last[key] - before[key]))
+        if interval:
+            result[loss] = {"last_interval_steps": interval, **changes}
+    return result
+
+
+def _progress_bar(total, enabled):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="step", disable=not enabled,
+                dynamic_ncols=True)
+
+
+def compare(config, losses, seeds, out_dir, data=None, eval_data=None,
+            overrides=(), steps=None, curve_every=None, progress=True,
+            cache_dir=None, title=None):
+    """Trains and evaluates `config`'s detector once per loss and seed.
+
+    Args:
+        config: a detector YAML: `keras_boxloss.training` (SSD, YOLOv1) or
+            a Model Garden experiment (Faster R-CNN).
+        losses, seeds: lists (see `plan.parse_losses`, `plan.parse_seeds`).
+        out_dir: the comparison's folder (see the module docstring).
+        data, eval_data: see `keras_boxloss.compare.data`.
+        overrides: config overrides, `KEY=VALUE` (Model Garden: its dotted
+            `--params_override` keys).
+        steps: training steps per run (default: the config's).
+        curve_every: Faster R-CNN: steps between validation points (default
+            a quarter of the run); SSD/YOLOv1 evaluate every epoch.
+        progress: show a progress bar over all runs' steps.
+
+    Returns:
+        The summary dict written to `summary.json`.
+    """
+    from keras_boxloss.compare import garden_runner, keras_runner
+
+    os.makedirs(out_dir, exist_ok=True)
+    splits = prepare_data(data, out_dir, eval_data, cache_dir=cache_dir)
+    garden = garden_runner.is_garden_config(config)
+    overrides = list(overrides)
+    _check_invocation(out_dir, {
+        "config": os.path.abspath(config), "data": splits.to_dict(),
+        "steps": steps, "overrides": overrides})
+    runs = plan_runs(losses, seeds)
+    if garden:
+        joined = ",".join(overrides)
+        steps = steps or garden_runner.run_params(
+            config, runs[0], splits, joined).trainer.train_steps
+        curve_every = curve_every or max(1, steps // 4)
+
+        def train_one(run, folder, on_steps):
+            return garden_runner.train_and_evaluate(
+                config, run, splits, folder, joined, steps, on_steps,
+                curve_every)
+    else:
+        for run in runs:  # every run's config is valid before any trains
+            steps_of_run = keras_runner.run_config(
+                config, run, splits, overrides, steps).trainer.steps
+        steps = steps_of_run
+
+        def train_one(run, folder, on_steps):
+            return keras_runner.train_and_evaluate(
+                config, run, splits, folder, overrides, steps, on_steps)
+
+    print(f"Comparing {', '.join(losses)} over seeds {seeds} on "
+          f"{splits.description}: {len(runs)} runs of {steps} steps "
+          f"({sum(r.is_done(out_dir) for r in runs)} already done) "
+          f"-> {out_dir}", flush=True)
+    results = []
+    bar = _progress_bar(len(runs) * steps, progress)
+    try:
+        for run in runs:
+            folder = run.folder(out_dir)
+            if run.is_done(out_dir):
+                with open(os.path.join(folder, METRICS)) as file:
+                    results.append(json.load(file))
+                bar.update(steps)
+                continue
+            bar.set_description(run.name)
+            results.append(train_one(run, folder, bar.update))
+    finally:
+        bar.close()
+    return write_outputs(out_dir, results, losses, seeds, splits,
+                         title or os.path.basename(os.path.normpath(out_dir)))
+
+
+def write_outputs(out_dir, results, losses, seeds, splits, title):
+    curves = {loss: {seed: load_curves(os.path.join(
+        out_dir, "runs", f"{loss}-seed{seed}", CURVES)) for seed in seeds}
+        for loss in losses}
+    summary = summary_lib.summarize(results, losses)
+    summary.update(losses=losses, seeds=seeds, data=splits.to_dict(),
+                   settling=_settling(curves, losses),
+                   runs=[{k: r[k] for k in ("loss", "seed", "steps",
+                                            "train_seconds") if k in r}
+                         for r in results])
+    write_json(summary, os.path.join(out_dir, "summary.json"))
+    markdown = summary_lib.format_markdown(summary, losses, title)
+    markdown += _settling_markdown(summary["settling"])
+    with open(os.path.join(out_dir, "results.md"), "w") as file:
+        file.write(markdown)
+    paths = plots.write_plots(summary, curves, losses, out_dir, title)
+    print("\n" + markdown)
+    print("Wrote " + ", ".join([os.path.join(out_dir, "summary.json"),
+                                os.path.join(out_dir, "results.md"),
+                                *paths]))
+    return summary
+
+
+def _settling_markdown(settling):
+    if not settling:
+        return ""
+    lines = ["", "Settling: the largest change of a validation metric over "
+                 "the last curve interval, any seed:", ""]
+    for loss, s in settling.items():
+        lines.append(f"- {loss}: mean IoU {s['val_mean_iou']:.3f}, mAP@.5 "
+                     f"{s['val_AP50']:.3f} over the last "
+                     f"{s['last_interval_steps']} steps")
+    return "\n".join(lines) + "\n"

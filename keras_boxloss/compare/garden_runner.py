@@ -1,0 +1,218 @@
+"""One comparison run of the Model Garden Faster R-CNN (the paper's
+detector): both stages' box losses set to the run's loss.
+
+Training runs in chunks through Model Garden's `train_lib.run_experiment`
+(each chunk resumes from the previous checkpoint); after each chunk the
+checkpoint is evaluated on the curve split, which gives the validation
+curve in our own metrics (mean IoU, COCO AP) rather than Model Garden's.
+Chunk `k` reads the training data with seed `1000 * seed + k`, the same for
+every loss. Imports Model Garden: TensorFlow only.
+"""
+
+import glob
+import os
+import time
+
+from keras_boxloss.compare.keras_runner import load_curves, write_json
+from keras_boxloss.compare.plan import CURVES, METRICS
+
+STAGES = ("rpn_box_loss", "frcnn_box_loss")
+
+
+def is_garden_config(path):
+    """A Model Garden experiment YAML (`task:`, `trainer:`), not one of
+    `keras_boxloss.training`'s (`detector:`)."""
+    import yaml
+
+    with open(path) as file:
+        values = yaml.safe_load(file) or {}
+    return isinstance(values, dict) and "task" in values
+
+
+def run_params(config_path, run, splits, overrides="", train_steps=None,
+               chunk=0):
+    """The experiment config of `run` (locked): the YAML file, the user's
+    `--params_override` string, then data, loss and seed."""
+    from official.core import exp_factory
+    from official.modeling import hyperparams
+
+    from keras_boxloss.data.label_map import read_label_map
+    from keras_boxloss.model_garden import configs
+
+    params = exp_factory.get_exp_config(configs.EXPERIMENT)
+    params = hyperparams.override_params_dict(params, str(config_path),
+                                              is_strict=True)
+    if overrides:
+        params = hyperparams.override_params_dict(params, overrides,
+                                                  is_strict=True)
+    task = {"train_data": {"input_path": splits.train,
+                           "seed": 1000 * run.seed + chunk},
+            "validation_data": {"input_path": splits.curve}}
+    if splits.label_map:
+        task["model"] = {"num_classes": max(read_label_map(
+            splits.label_map)) + 1}  # + background
+    for stage in STAGES:
+        current = getattr(params.task, stage)
+        # A stage that changes type loses the other type's settings.
+        task[stage] = ({"type": run.loss} if current.type == run.loss else
+                       {"type": run.loss, "delta": None,
+                        "lambda_weight": None, "lambda_gradient": False})
+    params.override({"task": task}, is_strict=True)
+    if train_steps is not None:
+        params.override({"trainer": {"train_steps": train_steps}})
+    params.validate()
+    params.lock()
+    return params
+
+
+def chunk_ends(total, every):
+    every = max(1, min(every or total, total))
+    ends = list(range(every, total, every))
+    return ends + [total]
+
+
+def latest_step(model_dir):
+    import tensorflow as tf
+
+    path = tf.train.latest_checkpoint(model_dir)
+    return int(path.rsplit("-", 1)[1]) if path else 0
+
+
+def train_chunk(params, model_dir, seed):
+    import tf_keras
+    from official.common import distribute_utils
+    from official.core import task_factory, train_lib
+    from official.modeling import performance
+
+    from keras_boxloss.model_garden import registry_imports  # noqa: F401
+
+    tf_keras.backend.clear_session()
+    tf_keras.utils.set_random_seed(seed)  # same initial weights per seed
+    if params.runtime.mixed_precision_dtype:
+        performance.set_mixed_precision_policy(
+            params.runtime.mixed_precision_dtype)
+    strategy = distribute_utils.get_distribution_strategy(
+        distribution_strategy=params.runtime.distribution_strategy,
+        num_gpus=params.runtime.num_gpus)
+    with strategy.scope():
+        task = task_factory.get_task(params.task, logging_dir=model_dir)
+    train_lib.run_experiment(distribution_strategy=strategy, task=task,
+                             mode="train", params=params,
+                             model_dir=model_dir)
+
+
+def predict(params, model_dir, pattern):
+    """Detections of the latest checkpoint on `pattern`, one image at a
+    time at its own size (boxes normalised to the original image)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_boxloss.data.records import read_records
+    from keras_boxloss.evaluation.predictions import predictions_from_batch
+    from keras_boxloss.model_garden.export import NormalizedDetectionModule
+
+    size = list(params.task.model.input_size[:2])
+    module = NormalizedDetectionModule(params=params, batch_size=1,
+                                       input_image_size=size,
+                                       input_type="image_tensor",
+                                       num_channels=3)
+    checkpoint = tf.train.Checkpoint(model=module.model)
+    checkpoint.read(tf.train.latest_checkpoint(model_dir)).expect_partial()
+    serve = tf.function(module.serve, input_signature=[
+        tf.TensorSpec([1, None, None, 3], tf.uint8)])
+    predictions = []
+    for record in read_records(pattern):
+        image = tf.io.decode_image(record.encoded, channels=3,
+                                   expand_animations=False)
+        out = serve(image[None])
+        predictions += predictions_from_batch(
+            np.array([record.source_id.encode()]),
+            out["detection_boxes"].numpy(),
+            out["detection_scores"].numpy(),
+            out["detection_classes"].numpy().astype(np.int64),
+            out["num_detections"].numpy())
+    return predictions
+
+
+def train_summaries(model_dir):
+    """`{tag: {step: value}}` of Model Garden's training summaries."""
+    import tensorflow as tf
+
+    values = {}
+    for path in sorted(glob.glob(os.path.join(model_dir, "train",
+                                              "events.out.tfevents.*"))):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                number = (float(tf.make_ndarray(value.tensor))
+                          if value.HasField("tensor") else value.simple_value)
+                values.setdefault(value.tag, {})[event.step] = number
+    return values
+
+
+def evaluate(params, model_dir, pattern, label_map):
+    from keras_boxloss.data.records import read_records
+    from keras_boxloss.evaluation.evaluate import evaluate_detections
+
+    predictions = predict(params, model_dir, pattern)
+    return evaluate_detections(list(read_records(pattern)), predictions,
+                               label_map), predictions
+
+
+def train_and_evaluate(config_path, run, splits, run_dir, overrides="",
+                       steps=None, on_steps=None, curve_every=None):
+    """Trains `run` in chunks of `curve_every` steps (resuming from the
+    latest checkpoint), records curves, evaluates on `splits.evaluation`,
+    writes `metrics.json`; returns the metrics."""
+    import dataclasses
+
+    from keras_boxloss.data.label_map import read_label_map
+    from keras_boxloss.evaluation.predictions import save_predictions
+
+    label_map = read_label_map(splits.label_map) if splits.label_map else None
+    total = steps or run_params(config_path, run, splits,
+                                overrides).trainer.train_steps
+    curves_path = os.path.join(run_dir, CURVES)
+    points = load_curves(curves_path)
+    os.makedirs(run_dir, exist_ok=True)
+    done = latest_step(run_dir)
+    if on_steps and done:
+        on_steps(min(done, total))
+    seconds = 0.0
+    for chunk, end in enumerate(chunk_ends(total, curve_every)):
+        if end <= done and any(p["step"] == end for p in points):
+            continue
+        params = run_params(config_path, run, splits, overrides, end, chunk)
+        start = time.perf_counter()
+        if end > done:
+            train_chunk(params, run_dir, run.seed)
+        seconds += time.perf_counter() - start
+        if on_steps and end > done:
+            on_steps(end - done)
+        done = end
+        metrics, _ = evaluate(params, run_dir, splits.curve, label_map)
+        logs = train_summaries(run_dir)
+        point = {"step": end,
+                 "loss": _last(logs.get("total_loss"), end),
+                 "box_loss": _last(logs.get("frcnn_box_loss"), end),
+                 "rpn_box_loss": _last(logs.get("rpn_box_loss"), end),
+                 "val_mean_iou": metrics["mean_iou_every_prediction"],
+                 "val_AP": metrics["AP"], "val_AP50": metrics["AP50"]}
+        points = [p for p in points if p["step"] < end] + [point]
+        write_json(points, curves_path)
+    evaluation = dataclasses.replace(splits, curve=splits.evaluation)
+    params = run_params(config_path, run, evaluation, overrides, total)
+    metrics, predictions = evaluate(params, run_dir, splits.evaluation,
+                                    label_map)
+    save_predictions(predictions, os.path.join(run_dir, "predictions.json"))
+    metrics.update(loss=run.loss, seed=run.seed, steps=total,
+                   train_seconds=seconds, detector="faster_rcnn")
+    write_json(metrics, os.path.join(run_dir, METRICS))
+    return metrics
+
+
+def _last(values, step):
+    """The summary at the latest step <= `step` (None without one)."""
+    if not values:
+        return None
+    steps = [s for s in values if s <= step]
+    return values[max(steps)] if steps else None

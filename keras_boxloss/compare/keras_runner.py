@@ -1,0 +1,124 @@
+"""One comparison run of a `keras_boxloss.training` detector (SSD, YOLOv1):
+train with the run's loss and seed, record curves, evaluate."""
+
+import json
+import os
+import time
+
+import keras
+
+from keras_boxloss.compare.plan import CURVES, METRICS
+
+
+def run_config(config_path, run, splits, overrides=(), steps=None):
+    """The detector config of `run`: the file, the data, the user's
+    overrides, then the run's loss and seed (which nothing overrides)."""
+    from keras_boxloss.data.label_map import read_label_map
+    from keras_boxloss.training.config import load_config
+
+    values = ["loss.box_loss_params={}", f"data.train={splits.train}",
+              f"data.validation={splits.evaluation}"]
+    if splits.label_map:
+        values.append(f"model.num_classes="
+                      f"{max(read_label_map(splits.label_map))}")
+    if steps:
+        values.append(f"trainer.steps={steps}")
+    values += [*overrides, f"loss.box_loss={run.loss}",
+               f"trainer.seed={run.seed}"]
+    config = load_config(config_path, values)
+    if config.detector == "yolo_v1" and run.loss == "huber":
+        raise ValueError("Expected an IoU-family loss for the yolo_v1 "
+                         "detector (its own coordinate term is the paper's "
+                         "sum of squares). Received: losses=huber")
+    return config
+
+
+def evaluate_model(model, config, pattern, ground_truth, label_map):
+    from keras_boxloss.evaluation.evaluate import evaluate_detections
+    from keras_boxloss.training.predict import predict_records
+
+    predictions = predict_records(model, config, pattern)
+    return evaluate_detections(ground_truth, predictions, label_map), \
+        predictions
+
+
+class CurveRecorder(keras.callbacks.Callback):
+    """Per epoch: the training losses and the validation metrics, kept in
+    `curves.json` (an interrupted run keeps its earlier points)."""
+
+    def __init__(self, path, config, pattern, label_map):
+        super().__init__()
+        from keras_boxloss.data.records import read_records
+
+        self.path, self.config, self.pattern = path, config, pattern
+        self.label_map = label_map
+        self.ground_truth = list(read_records(pattern))
+        self.points = load_curves(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        step = (epoch + 1) * self.config.trainer.steps_per_epoch
+        metrics, _ = evaluate_model(self.model, self.config, self.pattern,
+                                    self.ground_truth, self.label_map)
+        point = {"step": step, "loss": float(logs.get("loss", "nan")),
+                 "box_loss": float(logs.get("box_loss", logs.get("loss"))),
+                 "val_mean_iou": metrics["mean_iou_every_prediction"],
+                 "val_AP": metrics["AP"], "val_AP50": metrics["AP50"]}
+        self.points = [p for p in self.points if p["step"] < step] + [point]
+        write_json(self.points, self.path)
+
+
+class StepProgress(keras.callbacks.Callback):
+    """Calls `on_steps(n)` as training steps complete."""
+
+    def __init__(self, on_steps):
+        super().__init__()
+        self.on_steps = on_steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_steps(1)
+
+
+def load_curves(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as file:
+        return json.load(file)
+
+
+def write_json(value, path):
+    """Writes through a temporary file, so a file is whole or absent."""
+    with open(path + ".partial", "w") as file:
+        json.dump(value, file, indent=1, sort_keys=True)
+    os.replace(path + ".partial", path)
+
+
+def train_and_evaluate(config_path, run, splits, run_dir, overrides=(),
+                       steps=None, on_steps=None):
+    """Trains `run` into `run_dir` (resuming an interrupted one), evaluates
+    it on `splits.evaluation` and writes `metrics.json`; returns the
+    metrics."""
+    from keras_boxloss.data.label_map import read_label_map
+    from keras_boxloss.data.records import read_records
+    from keras_boxloss.evaluation.predictions import save_predictions
+    from keras_boxloss.training.train import train
+
+    config = run_config(config_path, run, splits, overrides, steps)
+    label_map = read_label_map(splits.label_map) if splits.label_map else None
+    os.makedirs(run_dir, exist_ok=True)
+    keras.backend.clear_session()
+    callbacks = [CurveRecorder(os.path.join(run_dir, CURVES), config,
+                               splits.curve, label_map)]
+    if on_steps:
+        callbacks.append(StepProgress(on_steps))
+    start = time.perf_counter()
+    model, _ = train(config, run_dir, verbose=0, callbacks=callbacks)
+    seconds = time.perf_counter() - start
+    metrics, predictions = evaluate_model(
+        model, config, splits.evaluation,
+        list(read_records(splits.evaluation)), label_map)
+    save_predictions(predictions, os.path.join(run_dir, "predictions.json"))
+    metrics.update(loss=run.loss, seed=run.seed, steps=config.trainer.steps,
+                   train_seconds=seconds, detector=config.detector)
+    write_json(metrics, os.path.join(run_dir, METRICS))
+    return metrics
