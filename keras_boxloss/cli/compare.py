@@ -38,6 +38,9 @@ def add_arguments(parser):
              "on test-*, else val-*), a Pascal VOC folder of .xml files, CSV "
              "files (comma-separated), or a TFRecord glob with --eval-data "
              "(default: the config's data, else the generated dataset)")
+    parser.add_argument("--images", metavar="DIR",
+                        help="the images of VOC or CSV --data (default: a "
+                             "sibling images/ or JPEGImages/ folder)")
     parser.add_argument("--eval-data", metavar="GLOB",
                         help="held-out TFRecords when --data is a glob")
     parser.add_argument("--out", metavar="DIR",
@@ -93,5 +96,5 @@ def run(args):
     compare(config, losses, seeds, out, data=data, eval_data=eval_data,
             overrides=args.overrides, steps=args.steps,
             curve_every=args.curve_every, progress=args.progress,
-            cache_dir=args.cache_dir)
+            cache_dir=args.cache_dir, images_dir=args.images)
     return 0

@@ -65,7 +65,7 @@ def _progress_bar(total, enabled):
 
 def compare(config, losses, seeds, out_dir, data=None, eval_data=None,
             overrides=(), steps=None, curve_every=None, progress=True,
-            cache_dir=None, title=None):
+            cache_dir=None, title=None, images_dir=None):
     """Trains and evaluates `config`'s detector once per loss and seed.
 
     Args:
@@ -73,7 +73,7 @@ def compare(config, losses, seeds, out_dir, data=None, eval_data=None,
             a Model Garden experiment (Faster R-CNN).
         losses, seeds: lists (see `plan.parse_losses`, `plan.parse_seeds`).
         out_dir: the comparison's folder (see the module docstring).
-        data, eval_data: see `keras_boxloss.compare.data`.
+        data, eval_data, images_dir: see `keras_boxloss.compare.data`.
         overrides: config overrides, `KEY=VALUE` (Model Garden: its dotted
             `--params_override` keys).
         steps: training steps per run (default: the config's).
@@ -87,7 +87,8 @@ def compare(config, losses, seeds, out_dir, data=None, eval_data=None,
     from keras_boxloss.compare import garden_runner, keras_runner
 
     os.makedirs(out_dir, exist_ok=True)
-    splits = prepare_data(data, out_dir, eval_data, cache_dir=cache_dir)
+    splits = prepare_data(data, out_dir, eval_data, cache_dir=cache_dir,
+                          images_dir=images_dir)
     garden = garden_runner.is_garden_config(config)
     overrides = list(overrides)
     _check_invocation(out_dir, {

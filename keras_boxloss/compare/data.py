@@ -16,6 +16,7 @@ one watched during training), else the evaluation split.
 import dataclasses
 import glob
 import os
+import shutil
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,8 +55,9 @@ def _from_records_folder(folder):
                       f"records in {folder}")
 
 
-def _convert(paths, fmt, out_dir, seed):
-    """Converts annotations once into `out_dir/data` (reused on resume)."""
+def _convert(paths, fmt, out_dir, seed, images_dir=None):
+    """Converts annotations once into `out_dir/data` (reused on resume);
+    a split left empty (images not found, every box skipped) is an error."""
     from keras_boxloss.data import converters
     from keras_boxloss.data.conversion import (LABEL_MAP_FILE,
                                                convert_annotations)
@@ -63,13 +65,20 @@ def _convert(paths, fmt, out_dir, seed):
     target = os.path.join(out_dir, "data")
     if not os.path.isfile(os.path.join(target, LABEL_MAP_FILE)):
         if fmt == "voc":
-            annotations = converters.read_voc_annotations(paths[0])
+            annotations = converters.read_voc_annotations(paths[0],
+                                                          images_dir)
         else:
-            annotations = converters.read_csv_annotations(paths)
-        _, report = convert_annotations(
-            annotations, target + ".partial",
-            fractions={"train": 0.8, "val": 0.2}, seed=seed)
-        print(report.format_summary())
+            annotations = converters.read_csv_annotations(paths, images_dir)
+        partial = target + ".partial"
+        try:
+            _, report = convert_annotations(
+                annotations, partial, fractions={"train": 0.8, "val": 0.2},
+                seed=seed)
+            print(report.format_summary())
+            _check_not_empty(partial, paths)
+        except Exception:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
         os.replace(target + ".partial", target)  # complete, or not there
     splits = _from_records_folder(target)
     return dataclasses.replace(
@@ -78,9 +87,23 @@ def _convert(paths, fmt, out_dir, seed):
                             f"{seed})")
 
 
+def _check_not_empty(folder, paths):
+    from keras_boxloss.data.records import read_records
+
+    for split in ("train", "val"):
+        pattern = _split(folder, split)
+        if pattern is None or next(iter(read_records(pattern)), None) is None:
+            raise ValueError(
+                f"Expected images in the {split} split converted from "
+                f"{', '.join(paths)}. Received: none written (see the data "
+                f"defects above; give `images_dir` if the images are "
+                f"elsewhere)")
+
+
 def prepare_data(data=None, out_dir=".", eval_data=None, seed=0,
-                 cache_dir=None):
-    """The `DataSplits` of `data` (see the module docstring)."""
+                 cache_dir=None, images_dir=None):
+    """The `DataSplits` of `data` (see the module docstring); `images_dir`:
+    the images of VOC or CSV annotations when not in their usual place."""
     if not data:
         from keras_boxloss.data.generated import default_dataset
 
@@ -101,7 +124,7 @@ def prepare_data(data=None, out_dir=".", eval_data=None, seed=0,
         if glob.glob(os.path.join(data, "*.tfrecord")):
             return _from_records_folder(data)
         if glob.glob(os.path.join(data, "*.xml")):
-            return _convert([data], "voc", out_dir, seed)
+            return _convert([data], "voc", out_dir, seed, images_dir)
         raise ValueError(f"Expected `data` {data} to hold .tfrecord or VOC "
                          f".xml files. Received: a folder with neither")
     paths = [path.strip() for path in data.split(",")]
@@ -109,7 +132,7 @@ def prepare_data(data=None, out_dir=".", eval_data=None, seed=0,
         for path in paths:
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"No such CSV file {path}")
-        return _convert(paths, "csv", out_dir, seed)
+        return _convert(paths, "csv", out_dir, seed, images_dir)
     raise ValueError(
         f"Expected `data` to be a folder of TFRecords or VOC .xml files, "
         f"CSV files, or a TFRecord glob with `eval_data`. Received: "

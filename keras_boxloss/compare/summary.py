@@ -12,9 +12,12 @@ import math
 
 # (metrics key, the paper's name); Table 2 is the localisation metric.
 TABLE2 = (("mean_iou_every_prediction", "mean IoU"),)
+# Not in the paper: the mean IoU of the matched top detections only, which
+# no low-score box drags down (see `evaluation.localization`).
+EXTRA = (("mean_iou_matched_detections", "matched IoU"),)
 TABLE3 = (("AP50", "mAP@.5"), ("AP75", "mAP@.75"), ("AP", "mAP@[.5:.95]"),
           ("AR1", "AR@1"), ("AR10", "AR@10"))
-METRICS = TABLE2 + TABLE3
+METRICS = TABLE2 + EXTRA + TABLE3
 # Two-sided 5% critical values of Student's t by degrees of freedom; a df
 # between entries uses the smaller df's value (conservative).
 T_CRITICAL = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571,
@@ -55,8 +58,10 @@ def summarize(results, losses):
 
     Returns:
         `{"metrics": {key: {loss: {"mean", "std", "n", "by_seed"}}},
-        "winners": {key: {"loss", "lead", "t", "exceeds_noise", "versus"}}}`,
-        `versus` listing the paired test against every other loss.
+        "winners": {key: {"loss", "runner_up", "lead", "t",
+        "exceeds_noise", "versus"}}}`: `loss` the best mean (None on a tie
+        with the runner-up), `versus` its paired test against every other
+        loss.
     """
     table = {}
     for key, _ in METRICS:
@@ -80,7 +85,8 @@ def summarize(results, losses):
                                            rows[other]["by_seed"])
             versus[other] = {"lead": lead, "t": t, "exceeds_noise": exceeds}
         runner_up = versus[ranked[1]]
-        winners[key] = {"loss": best, "runner_up": ranked[1],
+        tie = rows[best]["mean"] == rows[ranked[1]]["mean"]
+        winners[key] = {"loss": None if tie else best, "runner_up": ranked[1],
                         "lead": runner_up["lead"], "t": runner_up["t"],
                         "exceeds_noise": runner_up["exceeds_noise"],
                         "versus": versus}
@@ -98,8 +104,12 @@ def format_markdown(summary, losses, title=None):
     seeds = max((row["n"] for rows in table.values()
                  for row in rows.values()), default=0)
     lines = [f"### {title}", ""] if title else []
-    header = ["loss"] + [f"{name} (T{2 if (key, name) in TABLE2 else 3})"
-                         for key, name in METRICS]
+    def column(key, name):
+        table_number = ("T2" if (key, name) in TABLE2 else
+                        "T3" if (key, name) in TABLE3 else "ours")
+        return f"{name} ({table_number})"
+
+    header = ["loss"] + [column(key, name) for key, name in METRICS]
     lines += ["| " + " | ".join(header) + " |",
               "|" + "---|" * len(header)]
     for loss in losses:
@@ -125,6 +135,7 @@ def format_markdown(summary, losses, title=None):
             continue
         t = "-" if w["t"] is None else f"{w['t']:.2f}"
         lead = "-" if w["lead"] is None else f"{w['lead']:+.3f}"
-        lines.append(f"| {name} | {w['loss']} | {w['runner_up']} | {lead} | "
+        best = w["loss"] or "tie"
+        lines.append(f"| {name} | {best} | {w['runner_up']} | {lead} | "
                      f"{t} | {_noise_word(w['exceeds_noise'])} |")
     return "\n".join(lines) + "\n"

@@ -72,7 +72,10 @@ def generate_image(rng, image_size=128, max_objects=4):
     boxes, classes = [], []
     for _ in range(int(rng.integers(1, max_objects + 1))):
         for _attempt in range(20):
-            w, h = (int(v) for v in rng.integers(8, 73, 2))
+            # sides 8..72 px (at 128 px and up); smaller images get smaller
+            # objects so every one fits
+            w, h = (int(v) for v in rng.integers(
+                8, min(73, image_size - 7), 2))
             x1 = int(rng.integers(0, image_size - w + 1))
             y1 = int(rng.integers(0, image_size - h + 1))
             if not taken[max(y1 - 2, 0):y1 + h + 2,

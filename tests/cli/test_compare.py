@@ -1,0 +1,22 @@
+import pytest
+
+from keras_boxloss.cli.main import main
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--losses", "huber,smoth_iou"], "losses='huber,smoth_iou'"),
+    (["--seeds", "0"], "seeds='0'"),
+    (["--steps", "0"], "--steps must be positive"),
+    (["--config", "nope.yaml"], "no such config file nope.yaml"),
+])
+def test_bad_arguments_exit_2_naming_them(args, message, capsys, tmp_path):
+    assert main(["compare", "--out", str(tmp_path), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_default_config_is_packaged_and_valid():
+    from keras_boxloss.cli.compare import default_config
+    from keras_boxloss.training.config import load_config
+
+    config = load_config(default_config())
+    assert config.detector == "ssd" and not config.data.train

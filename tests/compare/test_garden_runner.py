@@ -1,0 +1,82 @@
+"""The Model Garden Faster R-CNN in `compare`: per-run configs, chunked
+training that resumes from checkpoints, curves and evaluation."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("official.vision")
+
+from keras_boxloss.compare import garden_runner  # noqa: E402
+from keras_boxloss.compare.data import prepare_data  # noqa: E402
+from keras_boxloss.compare.plan import Run  # noqa: E402
+
+CONFIGS = Path(__file__).resolve().parents[2] / "model_garden_configs"
+SMALL = CONFIGS / "faster_rcnn" / "generated_cpu.yaml"
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory):
+    from keras_boxloss.data.generated import write_generated_dataset
+
+    folder = tmp_path_factory.mktemp("garden_compare_data")
+    write_generated_dataset(str(folder), {"train": 8, "val": 4})
+    return prepare_data(str(folder), str(folder))
+
+
+def test_tells_model_garden_configs_from_ours():
+    assert garden_runner.is_garden_config(SMALL)
+    assert not garden_runner.is_garden_config(
+        CONFIGS / "ssd" / "ssd_tiny_generated.yaml")
+
+
+def test_chunk_ends():
+    assert garden_runner.chunk_ends(200, 70) == [70, 140, 200]
+    assert garden_runner.chunk_ends(5, None) == [5]
+    assert garden_runner.chunk_ends(5, 50) == [5]
+
+
+def test_run_params_set_loss_data_classes_and_chunk_seed(splits):
+    params = garden_runner.run_params(SMALL, Run("giou", 2), splits,
+                                      "trainer.steps_per_loop=1", 7, chunk=3)
+    task = params.task
+    assert task.rpn_box_loss.type == task.frcnn_box_loss.type == "giou"
+    assert task.frcnn_box_loss.delta is None  # Huber's delta dropped
+    assert task.train_data.input_path == splits.train
+    assert task.train_data.seed == 2003
+    assert task.model.num_classes == 4  # 3 shapes + background
+    assert params.trainer.train_steps == 7
+    assert params.trainer.steps_per_loop == 1
+
+
+def test_run_params_reject_a_misspelt_override(splits):
+    with pytest.raises(KeyError, match="steps_per_lop"):
+        garden_runner.run_params(SMALL, Run("huber", 0), splits,
+                                 "trainer.steps_per_lop=1")
+
+
+def test_trains_in_chunks_records_curves_and_evaluates(splits, tmp_path):
+    steps = []
+    folder = tmp_path / "run"
+    overrides = ("trainer.steps_per_loop=1,trainer.summary_interval=1,"
+                 "trainer.checkpoint_interval=1")
+    metrics = garden_runner.train_and_evaluate(
+        SMALL, Run("smooth_iou", 0), splits, str(folder), overrides,
+        steps=2, on_steps=steps.append, curve_every=1)
+    assert sum(steps) == 2 and len(steps) == 2
+    assert (metrics["loss"], metrics["detector"]) == ("smooth_iou",
+                                                      "faster_rcnn")
+    assert 0.0 <= metrics["AP50"] <= 1.0
+    curves = json.loads((folder / "curves.json").read_text())
+    assert [p["step"] for p in curves] == [1, 2]
+    assert all(p["box_loss"] is not None and p["rpn_box_loss"] is not None
+               for p in curves)
+    assert (folder / "ckpt-2.index").exists()
+    assert json.loads((folder / "metrics.json").read_text())["steps"] == 2
+    # A finished chunk is not trained again; evaluation alone re-runs.
+    steps.clear()
+    garden_runner.train_and_evaluate(
+        SMALL, Run("smooth_iou", 0), splits, str(folder), overrides,
+        steps=2, on_steps=steps.append, curve_every=1)
+    assert steps == [2]  # the progress bar catches up, no training
