@@ -111,3 +111,19 @@ def test_yolo_refuses_huber_before_training(tmp_path):
                             str(tmp_path), progress=False,
                             cache_dir=str(tmp_path))
     assert not (tmp_path / "runs").exists()
+
+
+def test_yolo_compares_iou_family_losses(tmp_path):
+    from pathlib import Path
+
+    config = (Path(__file__).resolve().parents[2] / "model_garden_configs"
+              / "yolo" / "yolo_v1_tiny_generated.yaml")
+    summary = compare_lib.compare(
+        str(config), ["giou", "smooth_iou"], [0], str(tmp_path),
+        overrides=["trainer.steps_per_epoch=2", "trainer.jit_compile=false",
+                   "data.batch_size=4"], steps=2, progress=False,
+        cache_dir=str(tmp_path / "cache"))
+    assert set(summary["metrics"]["AP50"]) == {"giou", "smooth_iou"}
+    metrics = json.loads((tmp_path / "runs" / "smooth_iou-seed0" /
+                          "metrics.json").read_text())
+    assert metrics["detector"] == "yolo_v1"
