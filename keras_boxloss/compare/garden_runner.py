@@ -78,16 +78,18 @@ def latest_step(model_dir):
     return int(path.rsplit("-", 1)[1]) if path else 0
 
 
-def train_chunk(params, model_dir, seed):
+def build_task(params, model_dir, seed):
+    """`(strategy, task)` of a chunk, after seeding: the model the task
+    builds has the same initial weights for every loss of a seed."""
     import tf_keras
     from official.common import distribute_utils
-    from official.core import task_factory, train_lib
+    from official.core import task_factory
     from official.modeling import performance
 
     from keras_boxloss.model_garden import registry_imports  # noqa: F401
 
     tf_keras.backend.clear_session()
-    tf_keras.utils.set_random_seed(seed)  # same initial weights per seed
+    tf_keras.utils.set_random_seed(seed)
     if params.runtime.mixed_precision_dtype:
         performance.set_mixed_precision_policy(
             params.runtime.mixed_precision_dtype)
@@ -96,6 +98,15 @@ def train_chunk(params, model_dir, seed):
         num_gpus=params.runtime.num_gpus)
     with strategy.scope():
         task = task_factory.get_task(params.task, logging_dir=model_dir)
+    return strategy, task
+
+
+def train_chunk(params, model_dir, seed):
+    """Trains up to `params.trainer.train_steps`, from the latest
+    checkpoint in `model_dir` when there is one."""
+    from official.core import train_lib
+
+    strategy, task = build_task(params, model_dir, seed)
     train_lib.run_experiment(distribution_strategy=strategy, task=task,
                              mode="train", params=params,
                              model_dir=model_dir)

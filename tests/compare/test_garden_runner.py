@@ -80,3 +80,20 @@ def test_trains_in_chunks_records_curves_and_evaluates(splits, tmp_path):
         SMALL, Run("smooth_iou", 0), splits, str(folder), overrides,
         steps=2, on_steps=steps.append, curve_every=1)
     assert steps == [2]  # the progress bar catches up, no training
+
+
+def test_same_seed_same_initial_weights_across_losses(splits, tmp_path):
+    import numpy as np
+
+    def initial_weights(loss, seed):
+        params = garden_runner.run_params(SMALL, Run(loss, seed), splits)
+        _, task = garden_runner.build_task(params, str(tmp_path), seed)
+        model = task.build_model()
+        return model.get_weights()
+
+    huber, ciou = initial_weights("huber", 0), initial_weights("ciou", 0)
+    assert len(huber) == len(ciou) > 0
+    for a, b in zip(huber, ciou):
+        np.testing.assert_array_equal(a, b)
+    other = initial_weights("huber", 1)
+    assert any(not np.array_equal(a, b) for a, b in zip(huber, other))
