@@ -4,7 +4,7 @@ paper's Tables 2 and 3 side by side (mean +- std over seeds, the winner and
 whether its lead exceeds seed noise), with JSON, markdown and PNG plots.
 
 Without arguments: the bundled SSD on the generated shapes dataset, four
-losses, two seeds (about ten minutes on 2 CPU cores). Re-running a command
+losses, two seeds (about 12 minutes on 2 CPU cores). Re-running a command
 resumes the runs it had not finished.
 """
 

@@ -20,3 +20,16 @@ def test_default_config_is_packaged_and_valid():
 
     config = load_config(default_config())
     assert config.detector == "ssd" and not config.data.train
+
+
+def test_default_config_is_the_documented_ssd_tiny_generated():
+    # The README says the bundled default is this shipped config.
+    import pathlib
+
+    from keras_boxloss.cli.compare import default_config
+    from keras_boxloss.training.config import config_to_dict, load_config
+
+    shipped = (pathlib.Path(__file__).parents[2] / "model_garden_configs"
+               / "ssd" / "ssd_tiny_generated.yaml")
+    assert (config_to_dict(load_config(default_config()))
+            == config_to_dict(load_config(str(shipped))))
