@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's real-data comparison: Huber vs Smooth IoU, 3 seeds, with the
 # SSD and the Model Garden Faster R-CNN, on raccoon and BCCD
-# (../shared/datasets). About 100 minutes on 2 CPU cores; re-running resumes.
+# (../shared/datasets). About 2.5 hours on 2 CPU cores; re-running resumes.
 # The SSD needs 800 steps on BCCD (at 200 its mAP is still near 0).
 #   bash experiments/compare_real_data.sh [losses] [seeds]
 set -euo pipefail
@@ -21,11 +21,11 @@ if [ ! -f data/bccd/label_map.pbtxt ]; then
     --split test=$B/ImageSets/Main/test.txt --output data/bccd --no-progress
 fi
 C="--losses $LOSSES --seeds $SEEDS --no-progress"
-keras-boxloss compare --config model_garden_configs/faster_rcnn/compare_raccoon_cpu.yaml --data data/raccoon \
-  --curve-every 100 --out runs/compare-frcnn-raccoon $C
-keras-boxloss compare --config model_garden_configs/faster_rcnn/compare_bccd_cpu.yaml --data data/bccd \
-  --curve-every 100 --out runs/compare-frcnn-bccd $C
 keras-boxloss compare --config model_garden_configs/ssd/ssd_tiny_raccoon.yaml --data data/raccoon \
   --steps 200 --out runs/compare-ssd-raccoon $C
+keras-boxloss compare --config model_garden_configs/faster_rcnn/compare_raccoon_cpu.yaml --data data/raccoon \
+  --curve-every 200 --out runs/compare-frcnn-raccoon $C
 keras-boxloss compare --config model_garden_configs/ssd/ssd_tiny_bccd.yaml --data data/bccd \
   --steps 800 --set trainer.steps_per_epoch=200 --out runs/compare-ssd-bccd-800 $C
+keras-boxloss compare --config model_garden_configs/faster_rcnn/compare_bccd_cpu.yaml --data data/bccd \
+  --curve-every 200 --out runs/compare-frcnn-bccd $C
