@@ -69,11 +69,19 @@ class CurveRecorder(keras.callbacks.Callback):
 
 
 class StepProgress(keras.callbacks.Callback):
-    """Calls `on_steps(n)` as training steps complete."""
+    """Calls `on_steps(n)` as training steps complete, and once with the
+    steps of the epochs a resumed run had already done (`BackupAndRestore`
+    restarts `fit` at the epoch after the last completed one)."""
 
-    def __init__(self, on_steps):
+    def __init__(self, on_steps, steps_per_epoch):
         super().__init__()
-        self.on_steps = on_steps
+        self.on_steps, self.steps_per_epoch = on_steps, steps_per_epoch
+        self.started = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self.started and epoch:
+            self.on_steps(epoch * self.steps_per_epoch)
+        self.started = True
 
     def on_train_batch_end(self, batch, logs=None):
         self.on_steps(1)
@@ -110,7 +118,8 @@ def train_and_evaluate(config_path, run, splits, run_dir, overrides=(),
     callbacks = [CurveRecorder(os.path.join(run_dir, CURVES), config,
                                splits.curve, label_map)]
     if on_steps:
-        callbacks.append(StepProgress(on_steps))
+        callbacks.append(StepProgress(on_steps,
+                                       config.trainer.steps_per_epoch))
     start = time.perf_counter()
     model, _ = train(config, run_dir, verbose=0, callbacks=callbacks)
     seconds = time.perf_counter() - start

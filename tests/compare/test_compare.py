@@ -127,3 +127,17 @@ def test_yolo_compares_iou_family_losses(tmp_path):
     metrics = json.loads((tmp_path / "runs" / "smooth_iou-seed0" /
                           "metrics.json").read_text())
     assert metrics["detector"] == "yolo_v1"
+
+
+def test_progress_counts_the_epochs_a_resumed_run_had_done():
+    counted = []
+    progress = keras_runner.StepProgress(counted.append, steps_per_epoch=50)
+    progress.on_epoch_begin(3)        # fit restarted at epoch 3 of a backup
+    progress.on_train_batch_end(0)
+    progress.on_epoch_begin(4)
+    assert counted == [150, 1]
+    fresh = []
+    progress = keras_runner.StepProgress(fresh.append, steps_per_epoch=50)
+    progress.on_epoch_begin(0)
+    progress.on_epoch_begin(1)
+    assert fresh == []
