@@ -1,0 +1,82 @@
+"""The comparison results shipped in docs/results/ and quoted in the README:
+the README's tables must be the published ones (they are pasted by hand),
+and `experiments/publish_results.py` must write what the README links."""
+
+import importlib.util
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
+RESULTS = os.path.join(ROOT, "docs", "results")
+PUBLISHED = sorted(os.listdir(RESULTS)) if os.path.isdir(RESULTS) else []
+
+
+def _load_publisher():
+    path = os.path.join(ROOT, "experiments", "publish_results.py")
+    spec = importlib.util.spec_from_file_location("publish_results", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _table_rows(markdown):
+    return [line for line in markdown.splitlines()
+            if line.startswith("| ") and not line.startswith("| loss |")
+            and not line.startswith("| metric |")]
+
+
+def test_results_are_published():
+    assert len(PUBLISHED) >= 5, PUBLISHED
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_readme_tables_are_the_published_ones(name):
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    with open(os.path.join(RESULTS, name, "results.md")) as f:
+        rows = _table_rows(f.read())
+    assert len(rows) >= 2 + 7  # a row per loss, a winner line per metric
+    missing = [row for row in rows if row not in readme]
+    assert not missing, f"README differs from docs/results/{name}: {missing}"
+    for plot in ("metrics.png", "curves.png"):
+        assert f"docs/results/{name}/{plot}" in readme
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_published_folder_is_small_and_complete(name):
+    folder = os.path.join(RESULTS, name)
+    with open(os.path.join(folder, "summary.json")) as f:
+        summary = json.load(f)
+    assert len(summary["seeds"]) >= 2 and len(summary["losses"]) >= 2
+    for plot in ("metrics.png", "curves.png"):
+        path = os.path.join(folder, plot)
+        assert os.path.getsize(path) < 60_000, path
+        assert Image.open(path).mode == "P"
+
+
+def test_publish_copies_tables_and_quantises_plots(tmp_path, monkeypatch):
+    publisher = _load_publisher()
+    compare = tmp_path / "compare-toy"
+    compare.mkdir()
+    (compare / "results.md").write_text("| loss |\n")
+    (compare / "summary.json").write_text('{"seeds": [0]}')
+    # A gradient has 256 x 256 colours: quantising must bring it to <= 64.
+    ramp = np.linspace(0, 255, 256, dtype=np.uint8)
+    rgb = np.stack([*np.meshgrid(ramp, ramp), np.zeros((256, 256), np.uint8)],
+                   axis=-1)
+    for plot in ("metrics.png", "curves.png"):
+        Image.fromarray(rgb).save(compare / plot)
+    monkeypatch.setattr(publisher, "DOCS", str(tmp_path / "docs"))
+
+    target = publisher.publish(str(compare))
+
+    assert target == str(tmp_path / "docs" / "toy")
+    assert (tmp_path / "docs" / "toy" / "results.md").read_text() == "| loss |\n"
+    for plot in ("metrics.png", "curves.png"):
+        image = Image.open(os.path.join(target, plot))
+        assert image.mode == "P" and image.size == (256, 256)
+        assert len(image.getcolors()) <= 64
