@@ -16,6 +16,7 @@ from keras_boxloss.compare import plots, summary as summary_lib
 from keras_boxloss.compare.data import prepare_data
 from keras_boxloss.compare.keras_runner import load_curves, write_json
 from keras_boxloss.compare.plan import CURVES, METRICS, plan_runs
+from keras_boxloss.compare.settling import settling, settling_markdown
 
 INVOCATION = "compare.json"
 
@@ -35,25 +36,6 @@ def _check_invocation(out_dir, invocation):
                     f"{k}={invocation[k]!r} (was {previous.get(k)!r})"
                     for k in changed))
     write_json(invocation, path)
-
-
-def _settling(curves, losses):
-    """Per loss, the largest change of validation mean IoU and mAP@.5 over
-    the last curve interval of any seed: small = the metrics have settled."""
-    result = {}
-    for loss in losses:
-        changes = {"val_mean_iou": 0.0, "val_AP50": 0.0}
-        interval = None
-        for points in curves.get(loss, {}).values():
-            if len(points) < 2:
-                continue
-            last, before = points[-1], points[-2]
-            interval = last["step"] - before["step"]
-            for key in changes:
-                changes[key] = max(changes[key], abs(last[key] - before[key]))
-        if interval:
-            result[loss] = {"last_interval_steps": interval, **changes}
-    return result
 
 
 def _progress_bar(total, enabled):
@@ -143,13 +125,13 @@ def write_outputs(out_dir, results, losses, seeds, splits, title):
         for loss in losses}
     summary = summary_lib.summarize(results, losses)
     summary.update(losses=losses, seeds=seeds, data=splits.to_dict(),
-                   settling=_settling(curves, losses),
+                   settling=settling(curves, losses),
                    runs=[{k: r[k] for k in ("loss", "seed", "steps",
                                             "train_seconds") if k in r}
                          for r in results])
     write_json(summary, os.path.join(out_dir, "summary.json"))
     markdown = summary_lib.format_markdown(summary, losses, title)
-    markdown += _settling_markdown(summary["settling"])
+    markdown += settling_markdown(summary["settling"])
     with open(os.path.join(out_dir, "results.md"), "w") as file:
         file.write(markdown)
     paths = plots.write_plots(summary, curves, losses, out_dir, title)
@@ -158,15 +140,3 @@ def write_outputs(out_dir, results, losses, seeds, splits, title):
                                 os.path.join(out_dir, "results.md"),
                                 *paths]))
     return summary
-
-
-def _settling_markdown(settling):
-    if not settling:
-        return ""
-    lines = ["", "Settling: the largest change of a validation metric over "
-                 "the last curve interval, any seed:", ""]
-    for loss, s in settling.items():
-        lines.append(f"- {loss}: mean IoU {s['val_mean_iou']:.3f}, mAP@.5 "
-                     f"{s['val_AP50']:.3f} over the last "
-                     f"{s['last_interval_steps']} steps")
-    return "\n".join(lines) + "\n"
