@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The README's real-data comparison: Huber vs Smooth IoU, 3 seeds, with the
 # SSD and the Model Garden Faster R-CNN, on raccoon and BCCD
-# (../shared/datasets). About 3.5 hours on 2 CPU cores, estimated from runs
-# measured here (Faster R-CNN ~11-12 min a run, SSD BCCD 800 steps ~6, SSD
-# raccoon 200 steps ~2.7, so 600 ~8); re-running resumes.
-# The SSD runs its config's 600 steps on raccoon (at 200, mAP@.5 is 0.62
-# against 0.78 at 600) and 800 on BCCD (at 200 its mAP is still near 0).
+# (../shared/datasets). About 4 hours on 2 CPU cores, by the parts measured
+# here (6 runs each): SSD raccoon 600 steps 40 min, Faster R-CNN raccoon
+# ~72, SSD BCCD 800 steps ~36, Faster R-CNN BCCD 79; re-running resumes.
+# The SSD runs its config's 600 steps on raccoon (mAP@.5 ~0.62 at 200,
+# ~0.74 at 600) and 800 on BCCD (at 200 its mAP is still near 0).
 #   bash experiments/compare_real_data.sh [losses] [seeds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
