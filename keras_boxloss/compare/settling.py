@@ -25,16 +25,13 @@ def settling(curves, losses):
             continue
         entry = {"last_interval_steps": max(
             points[-1]["step"] - points[-2]["step"] for points in runs)}
-        settled = len(runs) >= 2 or None
         for key in SETTLING_METRICS:
-            change = max(abs(p[-1][key] - p[-2][key]) for p in runs)
             finals = [p[-1][key] for p in runs]
-            spread = max(finals) - min(finals)
-            entry[key] = change
-            entry[f"{key}_seed_spread"] = spread
-            if settled:
-                settled = change <= spread
-        entry["settled"] = settled
+            entry[key] = max(abs(p[-1][key] - p[-2][key]) for p in runs)
+            entry[f"{key}_seed_spread"] = max(finals) - min(finals)
+        entry["settled"] = None if len(runs) < 2 else all(
+            entry[key] <= entry[f"{key}_seed_spread"]
+            for key in SETTLING_METRICS)
         result[loss] = entry
     return result
 
