@@ -14,7 +14,8 @@ import os
 import time
 
 from keras_boxloss.compare.keras_runner import load_curves, write_json
-from keras_boxloss.compare.plan import CURVES, METRICS
+from keras_boxloss.compare.plan import (CURVES, METRICS, curve_point,
+                                        with_point)
 
 STAGES = ("rpn_box_loss", "frcnn_box_loss")
 
@@ -202,13 +203,11 @@ def train_and_evaluate(config_path, run, splits, run_dir, overrides="",
         done = end
         metrics, _ = evaluate(params, run_dir, splits.curve, label_map)
         logs = train_summaries(run_dir)
-        point = {"step": end,
-                 "loss": _last(logs.get("total_loss"), end),
-                 "box_loss": _last(logs.get("frcnn_box_loss"), end),
-                 "rpn_box_loss": _last(logs.get("rpn_box_loss"), end),
-                 "val_mean_iou": metrics["mean_iou_every_prediction"],
-                 "val_AP": metrics["AP"], "val_AP50": metrics["AP50"]}
-        points = [p for p in points if p["step"] < end] + [point]
+        point = curve_point(
+            end, metrics, loss=_last(logs.get("total_loss"), end),
+            box_loss=_last(logs.get("frcnn_box_loss"), end),
+            rpn_box_loss=_last(logs.get("rpn_box_loss"), end))
+        points = with_point(points, point)
         write_json(points, curves_path)
     evaluation = dataclasses.replace(splits, curve=splits.evaluation)
     params = run_params(config_path, run, evaluation, overrides, total)

@@ -7,7 +7,8 @@ import time
 
 import keras
 
-from keras_boxloss.compare.plan import CURVES, METRICS
+from keras_boxloss.compare.plan import (CURVES, METRICS, curve_point,
+                                        with_point)
 
 
 def run_config(config_path, run, splits, overrides=(), steps=None):
@@ -60,11 +61,10 @@ class CurveRecorder(keras.callbacks.Callback):
         step = (epoch + 1) * self.config.trainer.steps_per_epoch
         metrics, _ = evaluate_model(self.model, self.config, self.pattern,
                                     self.ground_truth, self.label_map)
-        point = {"step": step, "loss": float(logs.get("loss", "nan")),
-                 "box_loss": float(logs.get("box_loss", logs.get("loss"))),
-                 "val_mean_iou": metrics["mean_iou_every_prediction"],
-                 "val_AP": metrics["AP"], "val_AP50": metrics["AP50"]}
-        self.points = [p for p in self.points if p["step"] < step] + [point]
+        point = curve_point(
+            step, metrics, loss=float(logs.get("loss", "nan")),
+            box_loss=float(logs.get("box_loss", logs.get("loss"))))
+        self.points = with_point(self.points, point)
         write_json(self.points, self.path)
 
 

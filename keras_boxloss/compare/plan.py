@@ -58,6 +58,21 @@ def parse_seeds(text):
     return values
 
 
+def curve_point(step, metrics, **train_logs):
+    """One point of a run's training curves: the training logs at `step`
+    and the validation metrics that the plots and the settling verdict
+    read (`metrics` as `evaluate_detections` returns them)."""
+    return {"step": step, **train_logs,
+            "val_mean_iou": metrics["mean_iou_every_prediction"],
+            "val_AP": metrics["AP"], "val_AP50": metrics["AP50"]}
+
+
+def with_point(points, point):
+    """`points` ending with `point`; points at or after its step are
+    dropped, since a resumed run evaluates them again."""
+    return [p for p in points if p["step"] < point["step"]] + [point]
+
+
 def plan_runs(losses, seeds):
     """Seed-major, so an interrupted comparison has whole seeds done."""
     return [Run(loss, seed) for seed in seeds for loss in losses]

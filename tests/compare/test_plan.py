@@ -1,6 +1,7 @@
 import pytest
 
-from keras_boxloss.compare.plan import Run, parse_losses, parse_seeds, plan_runs
+from keras_boxloss.compare.plan import (Run, curve_point, parse_losses,
+                                        parse_seeds, plan_runs, with_point)
 
 
 def test_parse_losses_keeps_order():
@@ -34,3 +35,21 @@ def test_runs_are_seed_major_in_their_own_folders(tmp_path):
     folder = runs[1].folder(str(tmp_path))
     assert folder.endswith("runs/giou-seed0")
     assert not runs[1].is_done(str(tmp_path))
+
+
+def test_curve_point_names_the_validation_metrics_settling_reads():
+    metrics = {"mean_iou_every_prediction": 0.4, "AP": 0.2, "AP50": 0.5,
+               "AR10": 0.3}
+    point = curve_point(300, metrics, loss=1.5, box_loss=0.25)
+    assert point == {"step": 300, "loss": 1.5, "box_loss": 0.25,
+                     "val_mean_iou": 0.4, "val_AP": 0.2, "val_AP50": 0.5}
+
+
+def test_with_point_replaces_points_a_resumed_run_evaluates_again():
+    points = [{"step": 100, "v": 1}, {"step": 200, "v": 2},
+              {"step": 300, "v": 3}]
+    assert with_point(points, {"step": 200, "v": 9}) == [
+        {"step": 100, "v": 1}, {"step": 200, "v": 9}]
+    assert with_point(points, {"step": 400, "v": 4}) == points + [
+        {"step": 400, "v": 4}]
+    assert with_point([], {"step": 50}) == [{"step": 50}]
