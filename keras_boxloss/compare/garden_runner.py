@@ -6,10 +6,12 @@ Training runs in chunks through Model Garden's `train_lib.run_experiment`
 checkpoint is evaluated on the curve split, which gives the validation
 curve in our own metrics (mean IoU, COCO AP) rather than Model Garden's.
 Chunk `k` reads the training data with seed `1000 * seed + k`, the same for
-every loss. Imports Model Garden: TensorFlow only.
+every loss; an interrupted run resumes from the start of its chunk, so its
+data order is kept. Imports Model Garden: TensorFlow only.
 """
 
 import glob
+import logging
 import os
 import time
 
@@ -72,11 +74,47 @@ def chunk_ends(total, every):
     return ends + [total]
 
 
-def latest_step(model_dir):
+def rewind_to_chunk_start(model_dir, starts):
+    """The step a run resumes from: its latest checkpoint at one of the
+    chunk `starts` (0 when none); checkpoints after it are deleted.
+
+    Each chunk's batches come from a dataset seeded for that chunk, which
+    restarts with the chunk. A run stopped inside a chunk and resumed from
+    there would see the chunk's first batches twice, so its data order
+    would no longer match the other losses' runs of its seed. Resuming
+    from the chunk's start keeps the order, at the cost of up to one chunk
+    of training done again.
+    """
     import tensorflow as tf
 
-    path = tf.train.latest_checkpoint(model_dir)
-    return int(path.rsplit("-", 1)[1]) if path else 0
+    state = tf.train.get_checkpoint_state(model_dir)
+    if state is None:
+        return 0
+    paths = list(state.all_model_checkpoint_paths)
+
+    def step(path):
+        return int(path.rsplit("-", 1)[1])
+
+    latest = step(state.model_checkpoint_path)
+    if latest in starts:
+        return latest
+    start = max((step(path) for path in paths if step(path) in starts),
+                default=0)
+    logging.getLogger(__name__).warning(
+        "%s: checkpoint at step %d is inside a chunk; resuming from the "
+        "chunk's start, step %d, so the run's data order stays that of its "
+        "seed", model_dir, latest, start)
+    for path in paths:
+        if step(path) > start:
+            for name in glob.glob(path + ".*"):
+                os.remove(name)
+    kept = [path for path in paths if step(path) <= start]
+    if kept:
+        tf.compat.v1.train.update_checkpoint_state(
+            model_dir, kept[-1], all_model_checkpoint_paths=kept)
+    else:
+        os.remove(os.path.join(model_dir, "checkpoint"))
+    return start
 
 
 def build_task(params, model_dir, seed):
@@ -186,11 +224,12 @@ def train_and_evaluate(config_path, run, splits, run_dir, overrides="",
     curves_path = os.path.join(run_dir, CURVES)
     points = load_curves(curves_path)
     os.makedirs(run_dir, exist_ok=True)
-    done = latest_step(run_dir)
+    ends = chunk_ends(total, curve_every)
+    done = rewind_to_chunk_start(run_dir, [0] + ends)
     if on_steps and done:
         on_steps(min(done, total))
     seconds = 0.0
-    for chunk, end in enumerate(chunk_ends(total, curve_every)):
+    for chunk, end in enumerate(ends):
         if end <= done and any(p["step"] == end for p in points):
             continue
         params = run_params(config_path, run, splits, overrides, end, chunk)

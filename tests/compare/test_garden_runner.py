@@ -97,3 +97,62 @@ def test_same_seed_same_initial_weights_across_losses(splits, tmp_path):
         np.testing.assert_array_equal(a, b)
     other = initial_weights("huber", 1)
     assert any(not np.array_equal(a, b) for a, b in zip(huber, other))
+
+
+def _save_checkpoints(folder, steps):
+    import tensorflow as tf
+
+    step = tf.Variable(0, dtype=tf.int64)
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(step=step),
+                                         str(folder), max_to_keep=None)
+    for value in steps:
+        step.assign(value)
+        manager.save(checkpoint_number=value)
+
+
+def _checkpoint_steps(folder):
+    import tensorflow as tf
+
+    state = tf.train.get_checkpoint_state(str(folder))
+    return [int(p.rsplit("-", 1)[1]) for p in state.all_model_checkpoint_paths]
+
+
+def test_rewinds_a_checkpoint_inside_a_chunk_to_the_chunk_start(tmp_path):
+    import tensorflow as tf
+
+    _save_checkpoints(tmp_path, [100, 250, 350, 450])
+    starts = [0, 250, 500, 750]
+    assert garden_runner.rewind_to_chunk_start(str(tmp_path), starts) == 250
+    assert _checkpoint_steps(tmp_path) == [100, 250]
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-250")
+    assert not list(tmp_path.glob("ckpt-350.*"))
+    assert not list(tmp_path.glob("ckpt-450.*"))
+    # At a chunk start there is nothing to rewind.
+    assert garden_runner.rewind_to_chunk_start(str(tmp_path), starts) == 250
+    assert _checkpoint_steps(tmp_path) == [100, 250]
+
+
+def test_rewinds_to_zero_without_a_chunk_start_checkpoint(tmp_path):
+    _save_checkpoints(tmp_path, [100, 200])
+    assert garden_runner.rewind_to_chunk_start(str(tmp_path), [0, 250]) == 0
+    assert not (tmp_path / "checkpoint").exists()
+    assert not list(tmp_path.glob("ckpt-*"))
+    assert garden_runner.rewind_to_chunk_start(str(tmp_path), [0, 250]) == 0
+
+
+def test_an_interrupted_chunk_is_trained_again_from_its_start(splits,
+                                                             tmp_path):
+    folder = tmp_path / "run"
+    overrides = ("trainer.steps_per_loop=1,trainer.summary_interval=1,"
+                 "trainer.checkpoint_interval=1")
+    run = Run("huber", 0)
+    # Stopped after step 1 of the chunk 0 -> 2.
+    params = garden_runner.run_params(SMALL, run, splits, overrides, 1)
+    garden_runner.train_chunk(params, str(folder), run.seed)
+    assert (folder / "ckpt-1.index").exists()
+    steps = []
+    garden_runner.train_and_evaluate(SMALL, run, splits, str(folder),
+                                     overrides, steps=2,
+                                     on_steps=steps.append, curve_every=2)
+    assert steps == [2]  # from step 0; resuming at 1 would report [1, 1]
+    assert (folder / "ckpt-2.index").exists()
