@@ -199,7 +199,7 @@ def pad_ground_truth(boxes, classes, max_boxes):
 
 
 def _check_arguments(image_size, resize_mode, bounding_box_format,
-                     batch_size, max_boxes):
+                     batch_size, max_boxes, skip_batches):
     if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2
             or not all(isinstance(s, int) and s > 0 for s in image_size)):
         raise ValueError(f"Expected image_size (height, width) of positive "
@@ -216,13 +216,16 @@ def _check_arguments(image_size, resize_mode, bounding_box_format,
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"Expected a positive integer {name}. "
                              f"Received: {name}={value!r}")
+    if not isinstance(skip_batches, int) or skip_batches < 0:
+        raise ValueError(f"Expected a non-negative integer skip_batches. "
+                         f"Received: skip_batches={skip_batches!r}")
 
 
 def make_dataset(file_pattern, batch_size=8, image_size=(128, 128),
                  resize_mode="fixed", augment=False, seed=None,
                  shuffle_buffer=0, repeat=False, max_boxes=100,
                  bounding_box_format="rel_yxyx", as_tuple=False,
-                 drop_remainder=False):
+                 drop_remainder=False, skip_batches=0):
     """A batched, prefetched `tf.data.Dataset` of detection examples.
 
     Args:
@@ -238,6 +241,10 @@ def make_dataset(file_pattern, batch_size=8, image_size=(128, 128),
         bounding_box_format: see the module docstring.
         as_tuple: yield `(images, bounding_boxes)` instead of the dict.
         drop_remainder: drop a last partial batch.
+        skip_batches: batches to leave out at the start, the same ones and
+            augmented the same way as without it, so that a resumed run
+            continues the stream where it stopped (the records are skipped
+            before decoding, which costs little).
     """
     import tensorflow as tf
 
@@ -245,7 +252,7 @@ def make_dataset(file_pattern, batch_size=8, image_size=(128, 128),
 
     image_size = tuple(image_size)
     _check_arguments(image_size, resize_mode, bounding_box_format,
-                     batch_size, max_boxes)
+                     batch_size, max_boxes, skip_batches)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**31))
     files = list_record_files(file_pattern)
@@ -281,7 +288,9 @@ def make_dataset(file_pattern, batch_size=8, image_size=(128, 128),
             "valid_size": valid,
         }
 
-    dataset = dataset.enumerate().map(
+    # Enumerated before the skip: an element's augmentation seed is its
+    # index in the whole stream.
+    dataset = dataset.enumerate().skip(skip_batches * batch_size).map(
         prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     if as_tuple:

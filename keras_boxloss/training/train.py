@@ -4,10 +4,12 @@ resume.
 `model_dir` gets `config.yaml` (the resolved config), `model.weights.h5`
 (weights after every epoch and at the end), `logs/` (TensorBoard) and, while
 a run is unfinished, `backup/`: Keras' `BackupAndRestore` state, from which a
-restarted run continues at the epoch after the last one completed.
+restarted run continues at the epoch after the last one completed, with the
+batches that an uninterrupted run would have seen there.
 """
 
 import contextlib
+import json
 from pathlib import Path
 
 import keras
@@ -82,7 +84,7 @@ def resolve_data(config):
     return paths["train"], config.data.validation or paths["val"]
 
 
-def make_inputs(config, pattern, training):
+def make_inputs(config, pattern, training, skip_batches=0):
     from keras_boxloss.data.pipeline import make_dataset
 
     size = config.model.image_size
@@ -92,7 +94,17 @@ def make_inputs(config, pattern, training):
         augment=training and config.data.augment, seed=config.trainer.seed,
         shuffle_buffer=config.data.shuffle_buffer if training else 0,
         repeat=training, max_boxes=config.data.max_boxes, as_tuple=True,
-        drop_remainder=training)
+        drop_remainder=training, skip_batches=skip_batches)
+
+
+def completed_epochs(backup_dir):
+    """Epochs that an interrupted run had completed: the epoch `fit`
+    resumes at (Keras' `BackupAndRestore` writes it to
+    `training_metadata.json` after each epoch); 0 without a backup."""
+    path = Path(backup_dir) / "training_metadata.json"
+    if not path.exists():
+        return 0
+    return int(json.loads(path.read_text())["epoch"])
 
 
 def distribution_scope(name):
@@ -118,8 +130,13 @@ def train(config, model_dir, verbose=1, callbacks=()):
         model.compile(optimizer=build_optimizer(config),
                       jit_compile=config.trainer.jit_compile)
     epochs = max(1, -(-config.trainer.steps // config.trainer.steps_per_epoch))
+    # `fit` restarts the dataset; without the skip a resumed run would see
+    # the first epochs' batches again, and its data order would differ from
+    # an uninterrupted run's (a compare pairs runs by their data order).
+    done = completed_epochs(model_dir / "backup")
     history = model.fit(
-        make_inputs(config, train_pattern, training=True),
+        make_inputs(config, train_pattern, training=True,
+                    skip_batches=done * config.trainer.steps_per_epoch),
         steps_per_epoch=config.trainer.steps_per_epoch, epochs=epochs,
         verbose=verbose, shuffle=False,  # the dataset shuffles, seeded
         callbacks=[

@@ -108,6 +108,24 @@ def test_same_seed_same_batches_other_seed_others(generated):
     assert not np.array_equal(one[2], other[2])
 
 
+def test_skipped_batches_are_those_of_the_whole_stream(generated):
+    # A resumed training run skips the batches it had trained on: the rest
+    # must match the uninterrupted stream, shuffle and augmentation included
+    # (the stream repeats, so batches past the first epoch count too).
+    def batches(skip, count):
+        dataset = make_dataset(generated, batch_size=4, augment=True, seed=3,
+                               shuffle_buffer=16, repeat=True,
+                               drop_remainder=True, skip_batches=skip)
+        return [(b["images"].numpy(), b["bounding_boxes"]["boxes"].numpy(),
+                 b["source_id"].numpy()) for b in dataset.take(count)]
+
+    whole, resumed = batches(0, 9), batches(5, 4)
+    for expected, got in zip(whole[5:], resumed):
+        for a, b in zip(expected, got):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(whole[0][0], resumed[0][0])
+
+
 def test_padding_formats_and_tuple_output(generated):
     images, truth = next(iter(make_dataset(
         generated, batch_size=4, image_size=(64, 96), max_boxes=6,
@@ -144,6 +162,7 @@ def test_resize_pad_of_a_tall_image():
     ({"resize_mode": "crop"}, "resize_mode"),
     ({"bounding_box_format": "rel_xywh"}, "bounding_box_format"),
     ({"batch_size": 0}, "batch_size"),
+    ({"skip_batches": -1}, "skip_batches"),
 ])
 def test_bad_arguments(generated, kwargs, message):
     with pytest.raises(ValueError, match=f"Expected .*{message}.*Received"):

@@ -43,16 +43,30 @@ class StopAfterFirstEpoch(keras.callbacks.Callback):
             raise KeyboardInterrupt("simulated kill")
 
 
-def test_an_interrupted_run_resumes_from_its_last_epoch(generated, tmp_path):
+def test_an_interrupted_run_resumes_from_its_last_epoch(generated, tmp_path,
+                                                       monkeypatch):
+    from keras_boxloss.training import train as train_module
+
+    skips = []
+    make_inputs = train_module.make_inputs
+
+    def recording_make_inputs(*args, skip_batches=0, **kwargs):
+        skips.append(skip_batches)
+        return make_inputs(*args, skip_batches=skip_batches, **kwargs)
+
+    monkeypatch.setattr(train_module, "make_inputs", recording_make_inputs)
     config = config_for(generated, "trainer.steps=6",
                         "trainer.steps_per_epoch=2", "model.image_size=64",
                         "trainer.jit_compile=false")
     with pytest.raises(KeyboardInterrupt):
         train(config, tmp_path, verbose=0, callbacks=[StopAfterFirstEpoch()])
     assert (tmp_path / "backup").exists()
+    assert train_module.completed_epochs(tmp_path / "backup") == 1
     _, history = train(config, tmp_path, verbose=0)
-    # epoch 1 was done: the restarted run trains epochs 2 and 3 only
+    # epoch 1 was done: the restarted run trains epochs 2 and 3 only, on
+    # the batches after epoch 1's two
     assert history.epoch == [1, 2]
+    assert skips == [0, 2]
     assert not (tmp_path / "backup").exists()
 
 
