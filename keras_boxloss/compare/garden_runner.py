@@ -17,7 +17,7 @@ import time
 
 from keras_boxloss.compare.keras_runner import load_curves, write_json
 from keras_boxloss.compare.plan import (CURVES, METRICS, curve_point,
-                                        with_point)
+                                        seconds_before, with_point)
 
 STAGES = ("rpn_box_loss", "frcnn_box_loss")
 
@@ -228,7 +228,6 @@ def train_and_evaluate(config_path, run, splits, run_dir, overrides="",
     done = rewind_to_chunk_start(run_dir, [0] + ends)
     if on_steps and done:
         on_steps(min(done, total))
-    seconds = 0.0
     for chunk, end in enumerate(ends):
         if end <= done and any(p["step"] == end for p in points):
             continue
@@ -236,7 +235,9 @@ def train_and_evaluate(config_path, run, splits, run_dir, overrides="",
         start = time.perf_counter()
         if end > done:
             train_chunk(params, run_dir, run.seed)
-        seconds += time.perf_counter() - start
+        seconds = seconds_before(points, end)
+        if seconds is not None:
+            seconds += time.perf_counter() - start
         if on_steps and end > done:
             on_steps(end - done)
         done = end
@@ -245,7 +246,8 @@ def train_and_evaluate(config_path, run, splits, run_dir, overrides="",
         point = curve_point(
             end, metrics, loss=_last(logs.get("total_loss"), end),
             box_loss=_last(logs.get("frcnn_box_loss"), end),
-            rpn_box_loss=_last(logs.get("rpn_box_loss"), end))
+            rpn_box_loss=_last(logs.get("rpn_box_loss"), end),
+            train_seconds=seconds)
         points = with_point(points, point)
         write_json(points, curves_path)
     evaluation = dataclasses.replace(splits, curve=splits.evaluation)
@@ -254,7 +256,8 @@ def train_and_evaluate(config_path, run, splits, run_dir, overrides="",
                                     label_map)
     save_predictions(predictions, os.path.join(run_dir, "predictions.json"))
     metrics.update(loss=run.loss, seed=run.seed, steps=total,
-                   train_seconds=seconds, detector="faster_rcnn")
+                   train_seconds=points[-1].get("train_seconds"),
+                   detector="faster_rcnn")
     write_json(metrics, os.path.join(run_dir, METRICS))
     return metrics
 

@@ -8,7 +8,7 @@ import time
 import keras
 
 from keras_boxloss.compare.plan import (CURVES, METRICS, curve_point,
-                                        with_point)
+                                        seconds_before, with_point)
 
 
 def run_config(config_path, run, splits, overrides=(), steps=None):
@@ -56,14 +56,22 @@ class CurveRecorder(keras.callbacks.Callback):
         self.ground_truth = list(read_records(pattern))
         self.points = load_curves(path)
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = time.perf_counter()
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         step = (epoch + 1) * self.config.trainer.steps_per_epoch
+        # Training time only: the evaluation below is not counted.
+        seconds = seconds_before(self.points, step)
+        if seconds is not None:
+            seconds += time.perf_counter() - self.epoch_start
         metrics, _ = evaluate_model(self.model, self.config, self.pattern,
                                     self.ground_truth, self.label_map)
         point = curve_point(
             step, metrics, loss=float(logs.get("loss", "nan")),
-            box_loss=float(logs.get("box_loss", logs.get("loss"))))
+            box_loss=float(logs.get("box_loss", logs.get("loss"))),
+            train_seconds=seconds)
         self.points = with_point(self.points, point)
         write_json(self.points, self.path)
 
@@ -120,14 +128,13 @@ def train_and_evaluate(config_path, run, splits, run_dir, overrides=(),
     if on_steps:
         callbacks.append(StepProgress(on_steps,
                                        config.trainer.steps_per_epoch))
-    start = time.perf_counter()
     model, _ = train(config, run_dir, verbose=0, callbacks=callbacks)
-    seconds = time.perf_counter() - start
     metrics, predictions = evaluate_model(
         model, config, splits.evaluation,
         list(read_records(splits.evaluation)), label_map)
     save_predictions(predictions, os.path.join(run_dir, "predictions.json"))
     metrics.update(loss=run.loss, seed=run.seed, steps=config.trainer.steps,
-                   train_seconds=seconds, detector=config.detector)
+                   train_seconds=callbacks[0].points[-1].get("train_seconds"),
+                   detector=config.detector)
     write_json(metrics, os.path.join(run_dir, METRICS))
     return metrics

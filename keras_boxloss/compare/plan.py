@@ -73,6 +73,14 @@ def with_point(points, point):
     return [p for p in points if p["step"] < point["step"]] + [point]
 
 
+def seconds_before(points, step):
+    """Training seconds of a run up to its last curve point before `step`
+    (0 without one), to which a resumed run adds the time of what it
+    trains now; None when that point does not record them."""
+    earlier = [p for p in points if p["step"] < step]
+    return earlier[-1].get("train_seconds") if earlier else 0.0
+
+
 def plan_runs(losses, seeds):
     """Seed-major, so an interrupted comparison has whole seeds done."""
     return [Run(loss, seed) for seed in seeds for loss in losses]

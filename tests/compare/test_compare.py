@@ -59,6 +59,9 @@ def test_writes_tables_json_and_plots(compared, capsys):
             (point,) = json.loads((folder / "curves.json").read_text())
             assert point["step"] == 2
             assert np.isfinite([point["loss"], point["box_loss"]]).all()
+            # training time, kept in the curve so a resumed run adds to it
+            assert point["train_seconds"] > 0
+            assert metrics["train_seconds"] == point["train_seconds"]
 
 
 def test_same_seed_same_init_and_data_across_losses(compared):

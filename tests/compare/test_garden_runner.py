@@ -72,6 +72,9 @@ def test_trains_in_chunks_records_curves_and_evaluates(splits, tmp_path):
     assert [p["step"] for p in curves] == [1, 2]
     assert all(p["box_loss"] is not None and p["rpn_box_loss"] is not None
                for p in curves)
+    # cumulative training time, evaluation not included
+    assert 0 < curves[0]["train_seconds"] < curves[1]["train_seconds"]
+    assert metrics["train_seconds"] == curves[1]["train_seconds"]
     assert (folder / "ckpt-2.index").exists()
     assert json.loads((folder / "metrics.json").read_text())["steps"] == 2
     # A finished chunk is not trained again; evaluation alone re-runs.

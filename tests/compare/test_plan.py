@@ -1,7 +1,8 @@
 import pytest
 
 from keras_boxloss.compare.plan import (Run, curve_point, parse_losses,
-                                        parse_seeds, plan_runs, with_point)
+                                        parse_seeds, plan_runs,
+                                        seconds_before, with_point)
 
 
 def test_parse_losses_keeps_order():
@@ -53,3 +54,14 @@ def test_with_point_replaces_points_a_resumed_run_evaluates_again():
     assert with_point(points, {"step": 400, "v": 4}) == points + [
         {"step": 400, "v": 4}]
     assert with_point([], {"step": 50}) == [{"step": 50}]
+
+
+def test_seconds_before_a_step_come_from_the_last_earlier_point():
+    points = [{"step": 100, "train_seconds": 60.0},
+              {"step": 200, "train_seconds": 130.0}]
+    assert seconds_before(points, 200) == 60.0
+    assert seconds_before(points, 300) == 130.0
+    assert seconds_before(points, 100) == 0.0
+    assert seconds_before([], 100) == 0.0
+    # a point written before the time was recorded: unknown, not 0
+    assert seconds_before([{"step": 100}], 200) is None
