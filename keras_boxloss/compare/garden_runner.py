@@ -17,7 +17,7 @@ import time
 
 from keras_boxloss.compare.keras_runner import load_curves, write_json
 from keras_boxloss.compare.plan import (CURVES, METRICS, curve_point,
-                                        seconds_before, with_point)
+                                        train_seconds_at, with_point)
 
 STAGES = ("rpn_box_loss", "frcnn_box_loss")
 
@@ -235,9 +235,7 @@ def train_and_evaluate(config_path, run, splits, run_dir, overrides="",
         start = time.perf_counter()
         if end > done:
             train_chunk(params, run_dir, run.seed)
-        seconds = seconds_before(points, end)
-        if seconds is not None:
-            seconds += time.perf_counter() - start
+        seconds = train_seconds_at(points, end, time.perf_counter() - start)
         if on_steps and end > done:
             on_steps(end - done)
         done = end

@@ -8,7 +8,7 @@ import time
 import keras
 
 from keras_boxloss.compare.plan import (CURVES, METRICS, curve_point,
-                                        seconds_before, with_point)
+                                        train_seconds_at, with_point)
 
 
 def run_config(config_path, run, splits, overrides=(), steps=None):
@@ -63,9 +63,8 @@ class CurveRecorder(keras.callbacks.Callback):
         logs = logs or {}
         step = (epoch + 1) * self.config.trainer.steps_per_epoch
         # Training time only: the evaluation below is not counted.
-        seconds = seconds_before(self.points, step)
-        if seconds is not None:
-            seconds += time.perf_counter() - self.epoch_start
+        seconds = train_seconds_at(self.points, step,
+                                   time.perf_counter() - self.epoch_start)
         metrics, _ = evaluate_model(self.model, self.config, self.pattern,
                                     self.ground_truth, self.label_map)
         point = curve_point(

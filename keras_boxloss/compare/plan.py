@@ -73,12 +73,14 @@ def with_point(points, point):
     return [p for p in points if p["step"] < point["step"]] + [point]
 
 
-def seconds_before(points, step):
-    """Training seconds of a run up to its last curve point before `step`
-    (0 without one), to which a resumed run adds the time of what it
-    trains now; None when that point does not record them."""
+def train_seconds_at(points, step, elapsed):
+    """Training seconds of a run up to `step`: those of its last curve point
+    before `step` (0 without one; a resumed run keeps the time before the
+    resume) plus the `elapsed` seconds trained since; None when that point
+    does not record them."""
     earlier = [p for p in points if p["step"] < step]
-    return earlier[-1].get("train_seconds") if earlier else 0.0
+    before = earlier[-1].get("train_seconds") if earlier else 0.0
+    return None if before is None else before + elapsed
 
 
 def plan_runs(losses, seeds):

@@ -2,7 +2,7 @@ import pytest
 
 from keras_boxloss.compare.plan import (Run, curve_point, parse_losses,
                                         parse_seeds, plan_runs,
-                                        seconds_before, with_point)
+                                        train_seconds_at, with_point)
 
 
 def test_parse_losses_keeps_order():
@@ -56,12 +56,12 @@ def test_with_point_replaces_points_a_resumed_run_evaluates_again():
     assert with_point([], {"step": 50}) == [{"step": 50}]
 
 
-def test_seconds_before_a_step_come_from_the_last_earlier_point():
+def test_train_seconds_add_to_those_of_the_last_earlier_point():
     points = [{"step": 100, "train_seconds": 60.0},
               {"step": 200, "train_seconds": 130.0}]
-    assert seconds_before(points, 200) == 60.0
-    assert seconds_before(points, 300) == 130.0
-    assert seconds_before(points, 100) == 0.0
-    assert seconds_before([], 100) == 0.0
-    # a point written before the time was recorded: unknown, not 0
-    assert seconds_before([{"step": 100}], 200) is None
+    assert train_seconds_at(points, 200, 5.0) == 65.0
+    assert train_seconds_at(points, 300, 5.0) == 135.0
+    assert train_seconds_at(points, 100, 5.0) == 5.0
+    assert train_seconds_at([], 100, 5.0) == 5.0
+    # a point written before the time was recorded: unknown, not 5
+    assert train_seconds_at([{"step": 100}], 200, 5.0) is None
