@@ -6,18 +6,23 @@ Detection API's format, which Model Garden's `TfExampleDecoder` also reads:
 | feature | type | holds |
 |---|---|---|
 | `image/encoded` | bytes | the JPEG or PNG file |
-| `image/format` | bytes | `jpeg` or `png` |
+| `image/format` | bytes | `jpeg`, `jpg` or `png`; optional (told by the bytes) |
 | `image/height`, `image/width` | int64 | pixels |
-| `image/filename` | bytes | the source file name |
-| `image/source_id` | bytes | a numeric string, unique in the dataset (COCO evaluation casts it to int) |
+| `image/filename` | bytes | the source file name; optional |
+| `image/source_id` | bytes | any string (our converter writes numbers, the tutorials' `generate_tfrecord.py` the file name); optional |
 | `image/object/bbox/{xmin,xmax,ymin,ymax}` | float list | normalised to [0, 1] |
-| `image/object/class/label` | int64 list | label-map ids (0 is background) |
-| `image/object/class/text` | bytes list | label-map names |
-| `image/object/area` | float list | box area in pixels |
-| `image/object/is_crowd` | int64 list | 0 or 1 |
+| `image/object/class/label` | int64 list | label-map ids (0 is background), in any order, gaps allowed |
+| `image/object/class/text` | bytes list | label-map names; optional, checked against the label map |
+| `image/object/area` | float list | box area in pixels; optional |
+| `image/object/is_crowd` | int64 list | 0 or 1; optional |
+| `image/object/difficult` | int64 list | 0 or 1; optional (kept, not used by COCO metrics) |
 
 Records are sharded `{split}-00000-of-00004.tfrecord`; `records_glob` gives
 the pattern that reads a split back.
+
+An image is named in reports and predictions by its *key*
+(`image_keys`): its source_id, else its file name, else `record N` (its
+position in the data). COCO evaluation maps keys to integer ids itself.
 """
 
 import dataclasses
@@ -32,7 +37,9 @@ FEATURE_KEYS = (
     "image/object/bbox/xmax", "image/object/bbox/ymin",
     "image/object/bbox/ymax", "image/object/class/label",
     "image/object/class/text", "image/object/area", "image/object/is_crowd",
+    "image/object/difficult",
 )
+IMAGE_FORMATS = {"jpeg": "jpeg", "jpg": "jpeg", "png": "png"}
 
 
 @dataclasses.dataclass
@@ -41,16 +48,19 @@ class DetectionRecord:
 
     Attributes:
         encoded: the encoded image file (JPEG or PNG bytes).
-        image_format: `"jpeg"` or `"png"`.
+        image_format: `"jpeg"` or `"png"` (`"jpg"` is read as `"jpeg"`).
         height, width: image size in pixels.
-        filename: the source file name (reports name images by it).
-        source_id: numeric string, unique within a dataset.
+        filename: the source file name (may be empty).
+        source_id: any string (may be empty); see `image_keys`.
         boxes: `[N, 4]` float32, normalised `[ymin, xmin, ymax, xmax]`.
         classes: `[N]` int64 label-map ids.
-        class_names: `[N]` names of `classes`.
+        class_names: `[N]` names of `classes` (`""` where the record has no
+            `class/text`).
         is_crowd: `[N]` int64, 0 or 1 (zeros when not given).
         area: `[N]` float32 pixel areas (computed from the boxes when not
             given).
+        difficult: `[N]` int64, 0 or 1 (zeros when not given).
+        origin: where the record was read (`file record i`), for errors.
     """
 
     encoded: bytes
@@ -61,34 +71,75 @@ class DetectionRecord:
     source_id: str
     boxes: np.ndarray
     classes: np.ndarray
-    class_names: list
+    class_names: list = None
     is_crowd: np.ndarray = None
     area: np.ndarray = None
+    difficult: np.ndarray = None
+    origin: str = dataclasses.field(default="", compare=False)
 
     def __post_init__(self):
         self.boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4)
         self.classes = np.asarray(self.classes, np.int64).reshape(-1)
-        self.class_names = [str(n) for n in self.class_names]
         count = len(self.boxes)
+        where = self.origin or f"image {self.filename!r}"
+        fmt = str(self.image_format).lower()
+        if fmt not in IMAGE_FORMATS:
+            raise ValueError(f"Expected image/format one of "
+                             f"{sorted(IMAGE_FORMATS)} in {where}. Received:"
+                             f" image_format={self.image_format!r}")
+        self.image_format = IMAGE_FORMATS[fmt]
+        self.filename = str(self.filename or "")
+        self.source_id = str(self.source_id or "")
+        if self.class_names is None:
+            self.class_names = [""] * count
+        self.class_names = [str(n) for n in self.class_names]
         if self.is_crowd is None:
             self.is_crowd = np.zeros(count, np.int64)
         self.is_crowd = np.asarray(self.is_crowd, np.int64).reshape(-1)
+        if self.difficult is None:
+            self.difficult = np.zeros(count, np.int64)
+        self.difficult = np.asarray(self.difficult, np.int64).reshape(-1)
         if self.area is None:
             sides = self.boxes[:, 2:] - self.boxes[:, :2]
             self.area = sides[:, 0] * sides[:, 1] * self.height * self.width
         self.area = np.asarray(self.area, np.float32).reshape(-1)
-        lengths = {len(self.classes), len(self.class_names),
-                   len(self.is_crowd), len(self.area)}
-        if lengths != {count}:
+        lengths = {"class/label": len(self.classes),
+                   "class/text": len(self.class_names),
+                   "is_crowd": len(self.is_crowd), "area": len(self.area),
+                   "difficult": len(self.difficult)}
+        if set(lengths.values()) != {count}:
             raise ValueError(
-                f"Expected as many classes, class names, is_crowd and area "
-                f"values as boxes ({count}). Received: lengths={lengths} for "
-                f"image {self.filename!r}")
-        if not str(self.source_id).isdigit():
+                f"Expected as many class labels, class texts, is_crowd, area "
+                f"and difficult values as boxes ({count}) in {where}. "
+                f"Received: {lengths}")
+
+
+def image_key(source_id: str, filename: str, index: int) -> str:
+    """How an image is named: source_id, else file name, else its
+    position (`record N`, counted from 0 over the whole data)."""
+    return source_id or filename or f"record {index}"
+
+
+def image_keys(records) -> list:
+    """The key of each record (`image_key`), in order.
+
+    Raises:
+        ValueError: naming both records when two share a key (COCO
+            evaluation and the predictions need one image per key).
+    """
+    keys, first = [], {}
+    for index, record in enumerate(records):
+        key = image_key(record.source_id, record.filename, index)
+        if key in first:
+            other = records[first[key]]
             raise ValueError(
-                f"Expected a numeric string source_id (COCO evaluation casts "
-                f"it to int). Received: source_id={self.source_id!r} for "
-                f"image {self.filename!r}")
+                f"Expected a unique source_id (or file name, where "
+                f"source_id is empty) per image. Received: {key!r} for "
+                f"{other.origin or f'record {first[key]}'} and "
+                f"{record.origin or f'record {index}'}")
+        first[key] = index
+        keys.append(key)
+    return keys
 
 
 def _bytes(values):
@@ -123,11 +174,16 @@ def to_tf_example(record):
         "image/object/bbox/ymin": _floats(ymin),
         "image/object/bbox/ymax": _floats(ymax),
         "image/object/class/label": _ints(record.classes),
-        "image/object/class/text": _bytes(
-            [n.encode() for n in record.class_names]),
         "image/object/area": _floats(record.area),
         "image/object/is_crowd": _ints(record.is_crowd),
     }
+    # Optional features are written only when they say something, so a
+    # record read back writes the same features it was read from.
+    if any(record.class_names):
+        feature["image/object/class/text"] = _bytes(
+            [n.encode() for n in record.class_names])
+    if record.difficult.any():
+        feature["image/object/difficult"] = _ints(record.difficult)
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
@@ -168,24 +224,30 @@ def from_tf_example(example, where="a record"):
     boxes = np.stack([ymin, xmin, ymax, xmax], -1) if ymin else np.zeros(
         (0, 4))
     classes = values("image/object/class/label")
-    texts = [t.decode() for t in values("image/object/class/text")]
-    if not texts:
-        texts = [str(c) for c in classes]
+    texts = [t.decode("utf-8", "replace")
+             for t in values("image/object/class/text")]
+
+    def text(key):  # optional single strings: absent reads as ""
+        found = values(key)
+        return found[0].decode("utf-8", "replace") if found else ""
+
     try:
         encoded = single("image/encoded")
-        image_format = (values("image/format") or [b""])[0].decode()
+        image_format = text("image/format")
         if not image_format:  # optional in the OD API: tell by the bytes
             image_format = "png" if encoded[:4] == b"\x89PNG" else "jpeg"
         return DetectionRecord(
             encoded=encoded, image_format=image_format,
             height=int(single("image/height")),
             width=int(single("image/width")),
-            filename=(values("image/filename") or [b""])[0].decode(),
-            source_id=single("image/source_id").decode(),
-            boxes=boxes, classes=classes, class_names=texts,
+            filename=text("image/filename"), source_id=text("image/source_id"),
+            boxes=boxes, classes=classes, class_names=texts or None,
             is_crowd=values("image/object/is_crowd") or None,
-            area=values("image/object/area") or None)
+            area=values("image/object/area") or None,
+            difficult=values("image/object/difficult") or None, origin=where)
     except ValueError as error:
+        if where in str(error):
+            raise
         raise ValueError(f"Bad record in {where}: {error}") from None
 
 
@@ -197,8 +259,10 @@ def shard_paths(output_dir, split, num_shards):
 
 
 def records_glob(output_dir, split):
-    """The glob that matches every shard of `split` in `output_dir`."""
-    return os.path.join(output_dir, f"{split}-*-of-*.tfrecord")
+    """The glob that matches every shard of `split` in `output_dir`
+    (escaped, so a folder named like `data[1]` matches itself)."""
+    return os.path.join(glob.escape(os.fspath(output_dir)),
+                        f"{glob.escape(split)}-*-of-*.tfrecord")
 
 
 def write_records(records, output_dir, split, num_shards=1):
@@ -251,3 +315,115 @@ def read_records(pattern):
         except tf.errors.DataLossError as error:
             raise ValueError(f"Corrupt TFRecord file {path}: "
                              f"{error.message}") from None
+
+
+class _LabelChecker:
+    """Checks each object's `class/label` against the label map and its
+    `class/text` against both, remembering the text first seen per label
+    (so records disagree with one another only once: an error)."""
+
+    def __init__(self, label_map=None, label_map_name="the label map"):
+        self.label_map = label_map
+        self.label_map_name = label_map_name
+        shown = getattr(label_map, "display_names", {}) or {}
+        self.accepted = {i: {n, shown.get(i, n)}
+                         for i, n in (label_map or {}).items()}
+        self.first_text = {}
+        self.max_label = 0
+        self.num_records = self.num_boxes = 0
+
+    def check(self, labels, texts, num_boxes, where):
+        self.num_records += 1
+        self.num_boxes += num_boxes
+        if len(labels) != num_boxes:
+            raise ValueError(
+                f"Expected one image/object/class/label per box in {where}."
+                f" Received: {num_boxes} boxes, {len(labels)} labels")
+        if texts and len(texts) != num_boxes:
+            raise ValueError(
+                f"Expected one image/object/class/text per box (or none) in "
+                f"{where}. Received: {num_boxes} boxes, {len(texts)} texts")
+        for index, label in enumerate(labels):
+            label = int(label)
+            text = texts[index] if texts else ""
+            if isinstance(text, bytes):
+                text = text.decode("utf-8", "replace")
+            object_where = f"{where} object {index}"
+            if self.label_map is not None and label not in self.accepted:
+                raise ValueError(
+                    f"Expected class/label ids of {self.label_map_name} "
+                    f"{sorted(self.accepted)}. Received: label {label} in "
+                    f"{object_where}")
+            if self.label_map is None and label < 1:
+                raise ValueError(
+                    f"Expected class/label ids >= 1 (0 is the background)."
+                    f" Received: label {label} in {object_where}")
+            self.max_label = max(self.max_label, label)
+            if not text:
+                continue
+            if self.label_map is not None and text not in self.accepted[
+                    label]:
+                named = [i for i, names in self.accepted.items()
+                         if text in names]
+                raise ValueError(
+                    f"Expected class/text to name the class/label in "
+                    f"{self.label_map_name}. Received: label {label} "
+                    f"({self.label_map[label]!r} there) with text "
+                    f"{text!r} in {object_where}"
+                    + (f" ({text!r} is id {named[0]} there)" if named
+                       else "") + "; fix the label map or the records")
+            first = self.first_text.setdefault(label, (text, object_where))
+            if first[0] != text:
+                raise ValueError(
+                    f"Expected one class/text per class/label. Received: "
+                    f"label {label} is {first[0]!r} in {first[1]} and "
+                    f"{text!r} in {object_where}")
+
+
+def check_record_labels(records, label_map=None,
+                        label_map_name="the label map"):
+    """Checks the labels of `DetectionRecord`s (see `scan_labels`)."""
+    checker = _LabelChecker(label_map, label_map_name)
+    for index, record in enumerate(records):
+        checker.check(record.classes, [n for n in record.class_names if n],
+                      len(record.boxes), record.origin or f"record {index}")
+    return checker
+
+
+def scan_labels(pattern, label_map=None, label_map_name="the label map"):
+    """Reads only the boxes' labels and texts of every record (no image
+    decoding) and checks them: a label per box, every label in the label
+    map (>= 1 without one), every `class/text` naming its label there (name
+    or display_name) and the same text for a label throughout.
+
+    Returns:
+        `{"num_records", "num_boxes", "max_label"}`.
+
+    Raises:
+        ValueError: naming the file, record and object of the first
+            disagreement.
+    """
+    import tensorflow as tf
+
+    spec = {"image/object/class/label": tf.io.RaggedFeature(tf.int64),
+            "image/object/class/text": tf.io.RaggedFeature(tf.string),
+            "image/object/bbox/ymin": tf.io.RaggedFeature(tf.float32)}
+    checker = _LabelChecker(label_map, label_map_name)
+    for path in list_record_files(pattern):
+        index = 0
+        try:
+            for batch in tf.data.TFRecordDataset(path).batch(1024).map(
+                    lambda serialized: tf.io.parse_example(serialized, spec)):
+                for labels, texts, ymin in zip(
+                        *(batch[k].to_list() for k in spec)):
+                    checker.check(labels, texts, len(ymin),
+                                  f"{path} record {index}")
+                    index += 1
+        except tf.errors.DataLossError as error:
+            raise ValueError(f"Corrupt TFRecord file {path}: "
+                             f"{error.message}") from None
+        except tf.errors.InvalidArgumentError as error:
+            raise ValueError(f"Unreadable record in {path} after record "
+                             f"{index}: {error.message}") from None
+    return {"num_records": checker.num_records,
+            "num_boxes": checker.num_boxes, "max_label": checker.max_label}

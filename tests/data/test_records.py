@@ -76,9 +76,9 @@ def test_bad_records_name_where():
 
 
 def test_bad_record_values():
-    with pytest.raises(ValueError, match="numeric string source_id"):
-        _record(source_id="a.png")
-    with pytest.raises(ValueError, match="as many classes"):
+    with pytest.raises(ValueError, match="image/format one of"):
+        _record(image_format="gif")
+    with pytest.raises(ValueError, match="as many class labels"):
         _record(classes=[1])
     with pytest.raises(ValueError, match="positive integer num_shards"):
         write_records([], "/tmp", "x", num_shards=0)
