@@ -144,15 +144,18 @@ def _apply_override(pipe: Pipeline, item: str) -> None:
     if ours:
         pipe.own_overrides.append(f"{key}={value}")
         return
+    if (parts[-1].endswith("localization_loss") and value in BOX_LOSSES
+            and len(parts) > 2):
+        # Our box loss instead of the config's (any *localization_loss key
+        # under model.<kind>; the mapping module says which it honours).
+        pipe.box_losses[key] = value
+        return
     kind = _schema_kind(parts)
     if kind is False:
         raise ValueError(
             f"Expected --set {key} to name a field of the TF OD API's "
             f"pipeline config (or of this project's config). Received: "
             f"--set {item}")
-    if parts[-1].endswith("localization_loss") and value in BOX_LOSSES:
-        pipe.box_losses[key] = value
-        return
     if kind not in (None, schema.ANY) and value.isidentifier():
         raise ValueError(
             f"Expected --set {key}= one of this library's box losses "
