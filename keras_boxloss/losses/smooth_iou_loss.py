@@ -17,7 +17,10 @@ def smooth_iou(y_true, y_pred, delta=1.0, lambda_weight=None,
 
     `lambda` is the mean IoU over the boxes of the batch (Algorithm 1, line 8),
     counting only boxes where `mask` is non-zero (padding must not drag it
-    down), and 0 when no box counts. While predictions are poor, lambda is
+    down) and whose IoU and Huber terms are finite (a box with a NaN or inf
+    coordinate keeps its own NaN loss but leaves the others' loss and
+    gradient as if it were not there, see `batch_lambda`), and 0 when no box
+    counts. While predictions are poor, lambda is
     small and the loss is the Huber box loss, which has gradients for disjoint
     boxes; as the boxes overlap, weight moves to `1 - IoU`. The Huber term is
     computed on the coordinates as given (the encoded deltas in deltas mode,
@@ -62,16 +65,40 @@ def smooth_iou(y_true, y_pred, delta=1.0, lambda_weight=None,
     if lambda_weight is not None:
         weight = ops.cast(lambda_weight, overlap.dtype)
     else:
-        counted = ops.ones_like(overlap)
-        if mask is not None:
-            counted = ops.cast(ops.broadcast_to(
-                ops.not_equal(ops.convert_to_tensor(mask), 0),
-                ops.shape(overlap)), overlap.dtype)
-        weight = (ops.sum(overlap * counted)
-                  / ops.maximum(ops.sum(counted), 1.0))
-        if not lambda_gradient:
-            weight = ops.stop_gradient(weight)
+        weight = batch_lambda(overlap, huber, mask, lambda_gradient)
     return weight * (1.0 - overlap) + (1.0 - weight) * huber
+
+
+def batch_lambda(overlap, huber, mask=None, lambda_gradient=False):
+    """Smooth IoU's lambda: the mean of `overlap` over the counted boxes.
+
+    A box counts where `mask` is non-zero (every box when None) and both its
+    IoU and its Huber term are finite. One box with a NaN or infinite
+    coordinate would otherwise make the batch mean, and through it every
+    box's loss and gradient, NaN; left out, it keeps its own NaN loss (so
+    training still notices) and the others are computed as if it were not
+    in the batch. 0 when no box counts.
+
+    Returns lambda broadcast to `overlap`'s shape, ready to weight each box:
+    with `lambda_gradient=True` the boxes left out get it without a gradient
+    path, since their own non-finite `d loss / d lambda` would flow back
+    into every counted box through the mean.
+    """
+    # The masks take no gradient; `where` selects, so the left-out boxes'
+    # NaN reaches neither the sum nor (a zero cotangent) anything counted.
+    finite = ops.logical_and(ops.isfinite(overlap), ops.isfinite(huber))
+    counted = finite
+    if mask is not None:
+        counted = ops.logical_and(counted, ops.broadcast_to(
+            ops.not_equal(ops.convert_to_tensor(mask), 0),
+            ops.shape(overlap)))
+    total = ops.sum(ops.where(counted, overlap, ops.zeros_like(overlap)))
+    count = ops.sum(ops.cast(counted, overlap.dtype))
+    weight = total / ops.maximum(count, 1.0)
+    held = ops.stop_gradient(weight)
+    if not lambda_gradient:
+        return ops.broadcast_to(held, ops.shape(overlap))
+    return ops.where(finite, weight, held)
 
 
 def _check_lambda(lambda_weight, lambda_gradient):
