@@ -3,8 +3,14 @@ TF Object Detection API TFRecords with a label map.
 
 Every data defect is fixed, clipped, or skipped and counted by the policy of
 `keras_boxloss.data.cleaning`; the summary lists them by file at the end and
-is saved as `conversion_summary.json`. Without `--annotations` the command
-writes the generated shapes dataset.
+is saved as `conversion_summary.json`. Without `--annotations` or split
+folders the command writes the generated shapes dataset.
+
+The output folder is written whole or not at all: the command writes a
+temporary folder beside it and renames it into place when complete, refuses
+a non-empty `--output` unless `--overwrite` (which replaces it whole), and
+refuses a second process writing the same `--output` (see
+`keras_boxloss.data.output_folder`).
 """
 
 import os
@@ -32,17 +38,27 @@ def add_arguments(parser):
              "JSON's folder)")
     parser.add_argument("--output", required=True, metavar="DIR",
                         help="folder for the .tfrecord shards, "
-                             "label_map.pbtxt and conversion_summary.json")
+                             "label_map.pbtxt and conversion_summary.json; "
+                             "written whole or not at all, new or empty "
+                             "unless --overwrite")
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="replace a non-empty --output folder whole (the old folder is "
+             "deleted only once the new one is complete)")
     parser.add_argument(
         "--label-map", metavar="FILE",
         help="label map .pbtxt to use; boxes of other classes are skipped "
              "and counted (default: voc/csv: the class names found, ids "
              "1..K in sorted order; coco: the JSON's categories)")
     parser.add_argument(
-        "--split", action="append", metavar="NAME=FILE",
+        "--split", action="append", metavar="NAME=FILE|DIR",
         help="a split and the file listing its images (one name or stem per "
-             "line, or a CSV with a filename column); repeat per split. "
-             "Images in no split file are reported and not written")
+             "line, or a CSV with a filename column), with --annotations; "
+             "or, without --annotations, a folder holding the split's "
+             "images and their VOC .xml files side by side "
+             "(images/train/*.jpg + *.xml). Repeat per split. Images in no "
+             "split file, or without an .xml, are reported and not "
+             "written")
     parser.add_argument(
         "--fractions", default="train=0.8,val=0.2", metavar="NAME=F,...",
         help="seeded random split when no --split is given (default: "
@@ -110,34 +126,80 @@ def read_annotations(args):
     return converters.read_coco_annotations(args.annotations[0], args.images)
 
 
+def _split_folders(args):
+    """`{split: folder}` when every `--split` names a folder, else `None`;
+    mixing folders and files, or folders with --annotations, is an error."""
+    if not args.split:
+        return None
+    pairs = _pairs(args.split, "--split")
+    folders = {name: os.path.isdir(path) for name, path in pairs.items()}
+    if not any(folders.values()):
+        if not args.annotations:
+            raise CommandError("--split NAME=FILE needs --annotations; "
+                               "without it each --split must be a folder "
+                               "of images with their .xml files")
+        return None
+    if not all(folders.values()) or args.annotations:
+        raise CommandError(
+            "expected either --annotations with --split NAME=FILE split "
+            "files, or --split NAME=DIR folders of images with their .xml "
+            f"files and no --annotations; got --split {' '.join(args.split)}"
+            + (" with --annotations" if args.annotations else ""))
+    if args.images or args.format not in (None, "voc"):
+        raise CommandError("--images and --format do not apply to split "
+                           "folders: they hold the images and VOC .xml")
+    return pairs
+
+
+def _write_generated(args):
+    from keras_boxloss.data.conversion import LABEL_MAP_FILE
+    from keras_boxloss.data.generated import (DEFAULT_SPLITS,
+                                              write_generated_dataset)
+    from keras_boxloss.data.output_folder import replacing_folder
+    from keras_boxloss.data.records import records_glob
+
+    with replacing_folder(args.output, args.overwrite) as temp:
+        write_generated_dataset(temp, seed=args.seed,
+                                num_shards=args.num_shards)
+    print("Wrote the generated shapes dataset:")
+    for name in DEFAULT_SPLITS:
+        print(f"  {name}: {records_glob(args.output, name)}")
+    print(f"  label_map: {os.path.join(args.output, LABEL_MAP_FILE)}")
+    return 0
+
+
 def run(args):
     from keras_boxloss.data.cleaning import CleaningPolicy
-    from keras_boxloss.data.conversion import convert_annotations
+    from keras_boxloss.data.conversion import (convert_annotations,
+                                               read_split_folders)
     from keras_boxloss.data.label_map import read_label_map
 
     if args.num_shards < 1:
         raise CommandError(f"--num-shards must be positive, got "
                            f"{args.num_shards}")
-    if not args.annotations:
-        from keras_boxloss.data.generated import write_generated_dataset
-
-        paths = write_generated_dataset(args.output, seed=args.seed,
-                                        num_shards=args.num_shards)
-        print("Wrote the generated shapes dataset:")
-        for name, path in paths.items():
-            print(f"  {name}: {path}")
-        return 0
+    folders = _split_folders(args)
+    if not args.annotations and not folders:
+        return _write_generated(args)
     policy = CleaningPolicy(args.min_box_size, args.duplicate_iou)
-    annotations, label_map = read_annotations(args)
+    fractions = _fractions(args.fractions)
+    splits, unannotated, annotations, label_map, split_files = (
+        None, [], None, None, None)
+    if folders:
+        splits, unannotated = read_split_folders(folders)
+    else:
+        annotations, label_map = read_annotations(args)
+        split_files = _pairs(args.split, "--split") if args.split else None
     if args.label_map:
         label_map = read_label_map(args.label_map)
-    split_files = _pairs(args.split, "--split") if args.split else None
     paths, report = convert_annotations(
         annotations, args.output, label_map=label_map,
-        split_files=split_files, fractions=_fractions(args.fractions),
-        seed=args.seed, num_shards=args.num_shards, policy=policy,
-        progress=args.progress)
+        split_files=split_files, fractions=fractions, seed=args.seed,
+        num_shards=args.num_shards, policy=policy, progress=args.progress,
+        overwrite=args.overwrite, splits=splits, unannotated=unannotated)
     print(report.format_summary())
+    if unannotated:
+        print(f"Not written, no .xml names them: {len(unannotated)} images: "
+              f"{', '.join(unannotated[:20])}")
     print("Records:")
     for name, path in paths.items():
         print(f"  {name}: {path}")

@@ -73,7 +73,8 @@ def _convert(paths, fmt, out_dir, seed, images_dir=None):
         try:
             _, report = convert_annotations(
                 annotations, partial, fractions={"train": 0.8, "val": 0.2},
-                seed=seed)
+                seed=seed, overwrite=True,  # a killed run's partial
+                allow_empty_splits=True)  # _check_not_empty says more
             print(report.format_summary())
             _check_not_empty(partial, paths)
         except Exception:
@@ -121,9 +122,9 @@ def prepare_data(data=None, out_dir=".", eval_data=None, seed=0,
                           label_map if os.path.isfile(label_map) else None,
                           f"records {data} (eval: {eval_data})")
     if os.path.isdir(data):
-        if glob.glob(os.path.join(data, "*.tfrecord")):
+        if glob.glob(os.path.join(glob.escape(data), "*.tfrecord")):
             return _from_records_folder(data)
-        if glob.glob(os.path.join(data, "*.xml")):
+        if glob.glob(os.path.join(glob.escape(data), "*.xml")):
             return _convert([data], "voc", out_dir, seed, images_dir)
         raise ValueError(f"Expected `data` {data} to hold .tfrecord or VOC "
                          f".xml files. Received: a folder with neither")

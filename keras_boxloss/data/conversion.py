@@ -6,19 +6,25 @@
 
 - `{split}-0000i-of-0000n.tfrecord` for each split,
 - `label_map.pbtxt`,
-- `conversion_summary.json`: the `CleaningReport` and the split sizes.
+- `conversion_summary.json`: the `CleaningReport`, the split sizes and
+  what each split wrote.
+
+The folder is written whole or not at all (`output_folder.replacing_folder`):
+a failed or killed conversion leaves the previous `output_dir` as it was.
 """
 
 import csv
+import glob
 import json
 import os
 
 import numpy as np
 
-from keras_boxloss.data.cleaning import (CleaningPolicy, CleaningReport,
-                                         build_record)
+from keras_boxloss.data.cleaning import (IMAGE_SKIPS, CleaningPolicy,
+                                         CleaningReport, build_record)
 from keras_boxloss.data.label_map import (label_map_from_names,
                                           validate_label_map, write_label_map)
+from keras_boxloss.data.output_folder import replacing_folder
 from keras_boxloss.data.records import records_glob, write_records
 
 DEFAULT_FRACTIONS = {"train": 0.8, "val": 0.2}
@@ -89,30 +95,132 @@ def seeded_split(annotations, fractions, seed=0):
     return splits
 
 
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif",
+                    ".tiff", ".webp")
+
+
+def read_split_folder(folder):
+    """A split given as a folder of images with their VOC `.xml` files
+    beside them (`images/train/*.jpg + *.xml`).
+
+    Returns:
+        `(annotations, unannotated)`: the XMLs' `Annotation`s (images looked
+        up in `folder`) and the image files of `folder` that no XML names,
+        which are not written (their boxes are unknown).
+    """
+    from keras_boxloss.data.converters.voc import parse_voc_xml
+
+    folder = os.fspath(folder)
+    paths = sorted(glob.glob(os.path.join(glob.escape(folder), "*.xml")))
+    if not paths:
+        others = sorted(os.listdir(folder))
+        raise ValueError(
+            f"Expected VOC .xml annotations beside the images in split "
+            f"folder {folder} (CSV and COCO JSON: give --annotations and "
+            f"split files). Received: no .xml among {len(others)} files "
+            f"({', '.join(others[:3])})")
+    annotations = [parse_voc_xml(path, folder) for path in paths]
+    named = {a.filename for a in annotations}
+    unannotated = sorted(
+        name for name in os.listdir(folder)
+        if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+        and name not in named)
+    return annotations, unannotated
+
+
+def read_split_folders(folders):
+    """`read_split_folder` of each `{split: folder}`.
+
+    Returns:
+        `(splits, unannotated)`: `{split: [annotation, ...]}` and the
+        paths of images that no XML names.
+
+    Raises:
+        ValueError: when one file name is in two splits (records and
+            reports name images by file name).
+    """
+    splits, unannotated, seen = {}, [], {}
+    for split, folder in folders.items():
+        splits[split], loose = read_split_folder(folder)
+        unannotated += [os.path.join(folder, name) for name in loose]
+        for annotation in splits[split]:
+            if annotation.filename in seen:
+                raise ValueError(
+                    f"Expected each image file name in one split folder. "
+                    f"Received: {annotation.filename!r} in "
+                    f"{seen[annotation.filename]} and {split}")
+            seen[annotation.filename] = split
+    return splits, unannotated
+
+
+def _skips(report):
+    return {c: report.count(c) for c in IMAGE_SKIPS}
+
+
+def _check_written(split, members, written, report, skips_before):
+    """An error when every image of a split was skipped: an empty split
+    (all images missing, say) is never a result."""
+    if not members or written:
+        return
+    skipped = {c: n - skips_before[c] for c, n in _skips(report).items()
+               if n > skips_before[c]}
+    missing = report.events.get("missing_image", [])[
+        skips_before["missing_image"]:]
+    hint = (f"; e.g. {missing[0][1]} not found: are the images "
+            f"elsewhere?" if missing else "")
+    raise ValueError(
+        f"Expected images written in split {split!r}. Received: all "
+        f"{len(members)} of its images skipped ({skipped}){hint}")
+
+
 def convert_annotations(annotations, output_dir, label_map=None,
                         split_files=None, fractions=None, seed=0,
-                        num_shards=1, policy=None, progress=False):
+                        num_shards=1, policy=None, progress=False,
+                        overwrite=False, splits=None, unannotated=(),
+                        allow_empty_splits=False):
     """Cleans, splits and writes `annotations` as TFRecords.
 
     Args:
-        annotations: `cleaning.Annotation`s from a reader.
-        output_dir: the folder to write.
+        annotations: `cleaning.Annotation`s from a reader; `None` when
+            `splits` gives them.
+        output_dir: the folder to write; written whole or not at all.
         label_map: `{id: name}`; `None` numbers the class names found 1..K
             in sorted order.
         split_files: `{split: path}` of split files to honour; images in
             none of them are reported, not written.
-        fractions: `{split: fraction}` for a seeded split when `split_files`
-            is not given (default `DEFAULT_FRACTIONS`).
+        fractions: `{split: fraction}` for a seeded split when neither
+            `split_files` nor `splits` is given (default
+            `DEFAULT_FRACTIONS`).
         seed: the seed of that split.
         num_shards: shards per split.
         policy: a `CleaningPolicy` (default thresholds when `None`).
         progress: show a progress bar per split.
+        overwrite: replace a non-empty `output_dir` whole.
+        splits: `{split: [annotation, ...]}` already split (e.g.
+            `read_split_folders`), instead of `annotations`.
+        unannotated: image paths without annotations, reported in the
+            summary (not written).
+        allow_empty_splits: write a split whose images were all skipped
+            (by default an error: all images missing, say).
 
     Returns:
         `(paths, report)`: `paths` maps each split to its records glob and
         `"label_map"` to the label map; `report` is the `CleaningReport`.
+
+    Raises:
+        ValueError: bad input, a split whose images were all skipped, a
+            non-empty `output_dir` without `overwrite`, or another process
+            writing `output_dir`. `output_dir` is then left as it was.
     """
     policy = policy or CleaningPolicy()
+    if splits is not None:
+        if annotations is not None or split_files:
+            raise ValueError("Expected either annotations (with split_files"
+                             " or fractions) or splits. Received: both")
+        annotations = [a for members in splits.values() for a in members]
+    if not annotations:
+        raise ValueError("Expected annotations to convert. Received: none "
+                         "(an empty annotations file or folder?)")
     if label_map is None:
         label_map = label_map_from_names(
             box.name for a in annotations for box in a.objects)
@@ -122,34 +230,48 @@ def convert_annotations(annotations, output_dir, label_map=None,
     source_ids = {a.filename: a.source_id or str(i + 1)
                   for i, a in enumerate(sorted(annotations,
                                                key=lambda a: a.filename))}
-    if len(set(source_ids.values())) != len(source_ids):
+    if len(set(source_ids.values())) != len(source_ids) or len(
+            source_ids) != len(annotations):
         raise ValueError("Expected unique source ids. Received: repeated "
                          "image ids or file names in the annotations")
+    unassigned = []
     if split_files:
         splits, unassigned = split_from_files(annotations, split_files)
-    else:
+    elif splits is None:
         splits = seeded_split(annotations, fractions or DEFAULT_FRACTIONS,
                               seed)
-        unassigned = []
 
     report = CleaningReport()
     report.not_in_split = unassigned
-    paths = {}
-    os.makedirs(output_dir, exist_ok=True)
-    for split, members in splits.items():
-        if progress:
-            from tqdm import tqdm
-            members = tqdm(members, desc=f"convert {split}", unit="image")
-        records = (build_record(a, source_ids[a.filename], label_map, policy,
-                                report) for a in members)
-        write_records((r for r in records if r is not None), output_dir,
-                      split, num_shards)
-        paths[split] = records_glob(output_dir, split)
-    paths["label_map"] = write_label_map(
-        label_map, os.path.join(output_dir, LABEL_MAP_FILE))
-    summary = report.to_dict()
-    summary["splits"] = {split: len(members)
-                         for split, members in splits.items()}
-    with open(os.path.join(output_dir, SUMMARY_FILE), "w") as file:
-        json.dump(summary, file, indent=1)
+    written = {}
+    with replacing_folder(output_dir, overwrite) as temp:
+        for split, members in splits.items():
+            if progress:
+                from tqdm import tqdm
+                members = tqdm(members, desc=f"convert {split}",
+                               unit="image")
+            before = (report.images_written, report.boxes_written)
+            skips_before = _skips(report)
+            records = (build_record(a, source_ids[a.filename], label_map,
+                                    policy, report) for a in members)
+            shards = write_records((r for r in records if r is not None),
+                                   temp, split, num_shards)
+            written[split] = {
+                "images": report.images_written - before[0],
+                "boxes": report.boxes_written - before[1],
+                "shards": [os.path.basename(path) for path in shards]}
+            if not allow_empty_splits:
+                _check_written(split, splits[split],
+                               written[split]["images"], report,
+                               skips_before)
+        write_label_map(label_map, os.path.join(temp, LABEL_MAP_FILE))
+        summary = report.to_dict()
+        summary["splits"] = {split: len(members)
+                             for split, members in splits.items()}
+        summary["written"] = written
+        summary["unannotated"] = list(unannotated)
+        with open(os.path.join(temp, SUMMARY_FILE), "w") as file:
+            json.dump(summary, file, indent=1)
+    paths = {split: records_glob(output_dir, split) for split in splits}
+    paths["label_map"] = os.path.join(output_dir, LABEL_MAP_FILE)
     return paths, report

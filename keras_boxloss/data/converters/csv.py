@@ -12,6 +12,18 @@ COLUMNS = ("filename", "width", "height", "class", "xmin", "ymin", "xmax",
            "ymax")
 
 
+def _check_columns(row, fieldnames, where):
+    """DictReader fills a short row with None and keeps the surplus of a
+    long one under None: both are a broken row, not data."""
+    extra = row.get(None)
+    count = (len(fieldnames) - list(row.values()).count(None)
+             + len(extra or ()))
+    if count != len(fieldnames):
+        raise ValueError(f"Expected {len(fieldnames)} columns "
+                         f"({','.join(fieldnames)}) in {where}. Received: "
+                         f"{count} columns")
+
+
 def read_csv_annotations(csv_paths, images_dir=None):
     """Rows of one or more CSV files grouped by image, sorted by filename.
 
@@ -33,8 +45,9 @@ def read_csv_annotations(csv_paths, images_dir=None):
                 raise ValueError(f"Expected columns {list(COLUMNS)} in {path}."
                                  f" Received: {reader.fieldnames} (missing "
                                  f"{missing})")
-            for line, row in enumerate(reader, start=2):
-                where = f"{path} line {line}"
+            for row in reader:
+                where = f"{path} line {reader.line_num}"
+                _check_columns(row, reader.fieldnames, where)
                 name = row["filename"].strip()
                 size = (int(number(row["width"], f"{where} width")),
                         int(number(row["height"], f"{where} height")))

@@ -52,7 +52,8 @@ def read_voc_annotations(annotations_dir, images_dir=None):
         images_dir: where the images are; `None` guesses a sibling
             `JPEGImages/` or `images/` folder.
     """
-    paths = sorted(glob.glob(os.path.join(annotations_dir, "*.xml")))
+    pattern = os.path.join(glob.escape(os.fspath(annotations_dir)), "*.xml")
+    paths = sorted(glob.glob(pattern))
     if not paths:
         raise FileNotFoundError(f"No .xml files in {annotations_dir}")
     if images_dir is None:
