@@ -1,11 +1,27 @@
-"""`keras-boxloss export`: a trained detector as a SavedModel for serving."""
+"""`keras-boxloss export`: a trained detector as a SavedModel (what the TF
+OD API's `exporter_main_v2.py` writes) or, for the SSD, a TFLite model."""
+
+INPUT_TYPES = ("image_tensor", "encoded_image_string_tensor", "tf_example")
 
 
 def add_arguments(parser):
     parser.add_argument("--model-dir", required=True, metavar="DIR",
                         help="a `keras-boxloss train` output folder")
     parser.add_argument("--output", required=True, metavar="DIR",
-                        help="SavedModel folder, e.g. saved_models/<name>/1")
+                        help="SavedModel folder, e.g. saved_models/<name>/1 "
+                             "(a .tflite file with --format tflite)")
+    parser.add_argument("--input-type", default="image_tensor",
+                        choices=INPUT_TYPES,
+                        help="serving_default's input_tensor: uint8 images "
+                             "[B, H, W, 3], encoded image strings [B] or "
+                             "serialized tf.train.Example strings [B] "
+                             "(default: image_tensor)")
+    parser.add_argument("--format", default="saved_model",
+                        choices=("saved_model", "tflite"),
+                        help="tflite: the SSD with the four main outputs, "
+                             "uint8 input at the model's size")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a non-empty existing output")
     parser.add_argument("--score-threshold", type=float, default=0.01,
                         help="least score of a returned detection "
                              "(default: 0.01)")
@@ -14,13 +30,31 @@ def add_arguments(parser):
 
 
 def run(args):
-    from keras_boxloss.training.export import export_saved_model
+    from keras_boxloss.training.export import (export_saved_model,
+                                               export_tflite)
     from keras_boxloss.training.train import load_trained
 
     config, model = load_trained(args.model_dir)
+    nms = dict(score_threshold=args.score_threshold,
+               max_detections=args.max_detections)
+    if args.format == "tflite":
+        if config.detector != "ssd":
+            raise ValueError("Expected an SSD run for --format tflite. "
+                             f"Received: detector={config.detector!r}")
+        if args.input_type != "image_tensor":
+            raise ValueError("Expected --input-type image_tensor with "
+                             "--format tflite. Received: "
+                             f"input_type={args.input_type!r}")
+        path = export_tflite(model, config, args.output,
+                             overwrite=args.overwrite, **nms)
+        size = config.model.image_size
+        print(f"Exported {args.model_dir} to {path}: input_tensor uint8 "
+              f"[1, {size}, {size}, 3]; detection_boxes, detection_scores, "
+              "detection_classes (0-based), num_detections")
+        return 0
     path = export_saved_model(model, config, args.output,
-                              score_threshold=args.score_threshold,
-                              max_detections=args.max_detections)
-    print(f"Exported {args.model_dir} to {path}: signatures serving_default "
-          "(uint8 images) and serving_encoded (JPEG/PNG strings)")
+                              input_type=args.input_type,
+                              overwrite=args.overwrite, **nms)
+    print(f"Exported {args.model_dir} to {path}: serving_default and the "
+          f"loaded object itself take input_tensor ({args.input_type})")
     return 0
