@@ -1,8 +1,10 @@
 """`keras-boxloss train`: train a detector from a config file.
 
-The config's top-level `detector:` key picks the detector (`ssd` for now;
-the Model Garden Faster R-CNN and YOLOv1 plug in here). Training resumes
-from `--model-dir` when a previous run there was interrupted.
+The config's top-level `detector:` key picks the detector (`ssd`,
+`yolo_v1`). In a `--model-dir` that holds a run: an interrupted one
+resumes; a finished one is left as it is, unless `trainer.steps` is larger
+(it continues from its final weights); another config is refused, naming
+the differing keys; `--overwrite` removes the old run and starts again.
 """
 
 
@@ -13,11 +15,17 @@ def add_arguments(parser):
     parser.add_argument("--model-dir", required=True, metavar="DIR",
                         help="where checkpoints, TensorBoard logs and the "
                              "resolved config go; an interrupted run there "
-                             "resumes")
+                             "resumes, a finished one continues to a larger "
+                             "trainer.steps")
     parser.add_argument("--set", action="append", default=[],
                         metavar="KEY=VALUE", dest="overrides",
                         help="override a config field, e.g. --set "
                              "trainer.steps=100 (repeatable)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="remove the run in --model-dir (its weights, "
+                             "config, logs and the predictions and metrics "
+                             "made from it) and train again; done once the "
+                             "config and the data have been checked")
     parser.add_argument("--no-progress", action="store_false",
                         dest="progress", help="one line per epoch instead "
                                               "of a progress bar")
@@ -25,11 +33,24 @@ def add_arguments(parser):
 
 def run(args):
     from keras_boxloss.training.config import load_config
+    from keras_boxloss.training.run_state import plan_run
     from keras_boxloss.training.train import train
 
     config = load_config(args.config, args.overrides)
+    plan = plan_run(config, args.model_dir, args.overwrite)
+    steps = config.trainer.steps
+    if plan.complete:
+        print(f"The run in {args.model_dir} is complete ({steps} steps); "
+              f"nothing changed. To train on, raise trainer.steps (--set "
+              f"trainer.steps=N); to start again, pass --overwrite.")
+        return 0
     _, history = train(config, args.model_dir,
-                       verbose=1 if args.progress else 2)
-    print(f"Trained {config.trainer.steps} steps into {args.model_dir}: "
-          f"final loss {history.history['loss'][-1]:.4f}")
+                       verbose=1 if args.progress else 2,
+                       overwrite=args.overwrite)
+    losses = history.history.get("loss") if history else None
+    trained = steps - plan.start_step
+    resumed = f" (from step {plan.start_step})" if plan.start_step else ""
+    final = f": final loss {losses[-1]:.4f}" if losses else ""
+    print(f"Trained {trained} steps{resumed}, {steps} in all, into "
+          f"{args.model_dir}{final}")
     return 0

@@ -61,7 +61,9 @@ class CurveRecorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        step = (epoch + 1) * self.config.trainer.steps_per_epoch
+        # a last epoch shorter than steps_per_epoch ends at trainer.steps
+        step = min((epoch + 1) * self.config.trainer.steps_per_epoch,
+                   self.config.trainer.steps)
         # Training time only: the evaluation below is not counted.
         seconds = train_seconds_at(self.points, step,
                                    time.perf_counter() - self.epoch_start)

@@ -205,6 +205,23 @@ def _check(config, path):
             raise ValueError(f"{path or 'config'}: Expected `{name}` to be "
                              f"one of {list(choices)}. Received: "
                              f"{name}={value!r}")
+    # Step counts: a 0 or negative one trained a different number of steps
+    # than asked (or divided by zero) rather than failing.
+    for name, value in (("trainer.steps", config.trainer.steps),
+                        ("trainer.steps_per_epoch",
+                         config.trainer.steps_per_epoch)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{path or 'config'}: Expected `{name}` to be a "
+                             f"positive integer. Received: {name}={value!r}")
+
+
+def check_config(config, path=None):
+    """Checks a config's choices and step counts (`load_config` does; call
+    it on a config built or changed in code). Raises `ValueError` naming the
+    field."""
+    _check(config, path)
+
+
 
 
 def config_to_dict(config):

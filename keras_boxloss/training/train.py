@@ -5,7 +5,9 @@ resume.
 (weights after every epoch and at the end), `logs/` (TensorBoard) and, while
 a run is unfinished, `backup/`: Keras' `BackupAndRestore` state, from which a
 restarted run continues at the epoch after the last one completed, with the
-batches that an uninterrupted run would have seen there.
+batches that an uninterrupted run would have seen there. A finished run
+gets `training_done.json`; calling `train` on it again does nothing, or,
+with a larger `trainer.steps`, continues it (`run_state`).
 """
 
 import contextlib
@@ -13,13 +15,10 @@ import json
 from pathlib import Path
 
 import keras
-import yaml
 
 from keras_boxloss.losses.registry import get_box_loss
-from keras_boxloss.training.config import config_to_dict, load_config
-
-WEIGHTS = "model.weights.h5"
-CONFIG = "config.yaml"
+from keras_boxloss.training.config import load_config
+from keras_boxloss.training.run_state import CONFIG, WEIGHTS
 
 
 def build_model(config):
@@ -118,35 +117,69 @@ def distribution_scope(name):
     return tf.distribute.MultiWorkerMirroredStrategy().scope()
 
 
-def train(config, model_dir, verbose=1, callbacks=()):
-    """Trains (or resumes) the configured detector into `model_dir`."""
+def train(config, model_dir, verbose=1, callbacks=(), overwrite=False):
+    """Trains, resumes or continues the configured detector in `model_dir`
+    (see `run_state.plan_run`: a different config or fewer steps than done
+    is a `ValueError` before any file is written; `overwrite` starts again).
+
+    Returns `(model, history)`; `history` is None when the run there was
+    already complete (the model then has its final weights).
+    """
+    from keras_boxloss.training import run_state
+    from keras_boxloss.training.guards import StopAtStep, StopOnNaN
+
     model_dir = Path(model_dir)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    (model_dir / CONFIG).write_text(yaml.safe_dump(config_to_dict(config)))
+    plan = run_state.plan_run(config, model_dir, overwrite)
+    if plan.complete:
+        model = build_model(config)
+        model.load_weights(model_dir / WEIGHTS)
+        return model, None
+    run_state.check_training_data(config)
+    run_state.apply_plan(plan, config)  # every check passed: write now
     keras.utils.set_random_seed(config.trainer.seed)
     train_pattern, _ = resolve_data(config)
+    per_epoch = config.trainer.steps_per_epoch
     with distribution_scope(config.trainer.distribution):
         model = build_model(config)
         model.compile(optimizer=build_optimizer(config),
                       jit_compile=config.trainer.jit_compile)
-    epochs = max(1, -(-config.trainer.steps // config.trainer.steps_per_epoch))
+        if plan.from_final:  # a finished run continued: weights + optimizer
+            model.optimizer.build(model.trainable_variables)
+            model.load_weights(model_dir / WEIGHTS)
+    # The last epoch is shorter when steps is not a multiple (StopAtStep).
+    epochs = -(-config.trainer.steps // per_epoch)
     # `fit` restarts the dataset; without the skip a resumed run would see
     # the first epochs' batches again, and its data order would differ from
     # an uninterrupted run's (a compare pairs runs by their data order).
-    done = completed_epochs(model_dir / "backup")
-    history = model.fit(
-        make_inputs(config, train_pattern, training=True,
-                    skip_batches=done * config.trainer.steps_per_epoch),
-        steps_per_epoch=config.trainer.steps_per_epoch, epochs=epochs,
-        verbose=verbose, shuffle=False,  # the dataset shuffles, seeded
-        callbacks=[
-            keras.callbacks.BackupAndRestore(str(model_dir / "backup")),
-            keras.callbacks.ModelCheckpoint(str(model_dir / WEIGHTS),
-                                            save_weights_only=True),
-            keras.callbacks.TensorBoard(str(model_dir / "logs")),
-            *callbacks,
-        ])
-    model.save_weights(model_dir / WEIGHTS)
+    import tensorflow as tf
+
+    try:
+        history = model.fit(
+            make_inputs(config, train_pattern, training=True,
+                        skip_batches=plan.start_step),
+            steps_per_epoch=per_epoch, epochs=epochs,
+            initial_epoch=plan.start_step // per_epoch,
+            verbose=verbose, shuffle=False,  # the dataset shuffles, seeded
+            callbacks=[
+                # first: it raises before the checkpoints save a NaN epoch
+                StopOnNaN(per_epoch, model_dir),
+                StopAtStep(config.trainer.steps, per_epoch),
+                # kept until the run is marked finished (finish_run)
+                keras.callbacks.BackupAndRestore(str(model_dir / "backup"),
+                                                 delete_checkpoint=False),
+                keras.callbacks.ModelCheckpoint(str(model_dir / WEIGHTS),
+                                                save_weights_only=True),
+                keras.callbacks.TensorBoard(str(model_dir / "logs")),
+                *callbacks,
+            ])
+    except tf.errors.DataLossError as error:
+        raise ValueError(f"Expected readable TFRecords in {train_pattern}. "
+                         f"Received: {error.message}") from None
+    # Whole or absent: written beside, then moved over the epoch's copy.
+    partial = model_dir / ("partial." + WEIGHTS)
+    model.save_weights(partial)
+    partial.replace(model_dir / WEIGHTS)
+    run_state.finish_run(model_dir, config.trainer.steps)
     return model, history
 
 

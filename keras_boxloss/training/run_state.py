@@ -1,0 +1,302 @@
+"""What a `train` model directory holds, and what a new call may do to it.
+
+Everything here runs before `train` writes a file: `plan_run` decides
+between a new run, a resumed one, a continued one (a finished run with a
+larger `trainer.steps`), a complete one (nothing to do) and a refusal (a
+different config, fewer steps than done); `check_training_data` reads the
+train split once to name a corrupt record and check `model.num_classes`.
+A finished run is marked by `training_done.json` (`{"steps": N}`), written
+through a temporary file after the final weights.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+WEIGHTS = "model.weights.h5"
+CONFIG = "config.yaml"
+DONE = "training_done.json"
+BACKUP = "backup"
+# What `train` writes; a model dir holding any of these but no config.yaml
+# is not a run this call can resume.
+RUN_FILES = (CONFIG, WEIGHTS, DONE, BACKUP, "logs")
+# What other commands derive from a run's weights (evaluate, compare);
+# `--overwrite` removes them too, so no output of the old run survives
+# beside the new weights.
+DERIVED_FILES = ("predictions.json", "predictions.metrics.json",
+                 "predictions_visualize", "curves.json", "metrics.json")
+
+
+@dataclasses.dataclass
+class RunPlan:
+    """What `train` will do in `model_dir`.
+
+    Attributes:
+        start_step: steps already trained (0: a new run).
+        steps: `trainer.steps`, the run's total.
+        complete: the run has trained `steps` already: nothing to do.
+        from_final: continue from the finished run's final weights (they
+            hold the optimizer state) rather than from `backup/`.
+        remove: paths `--overwrite` removes before the new run starts.
+        stale: paths of an older state to remove before training (a
+            backup older than the final weights).
+    """
+
+    model_dir: Path
+    start_step: int
+    steps: int
+    complete: bool = False
+    from_final: bool = False
+    remove: list = dataclasses.field(default_factory=list)
+    stale: list = dataclasses.field(default_factory=list)
+
+
+def write_atomic(path, text):
+    """Writes `text` through a temporary file: `path` is whole or absent."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+def finished_steps(model_dir):
+    """The steps of the finished run in `model_dir`; None when unfinished."""
+    path = Path(model_dir) / DONE
+    if not path.exists():
+        return None
+    try:
+        steps = json.loads(path.read_text())["steps"]
+    except (ValueError, KeyError, TypeError):
+        steps = None
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"Expected {path} to hold {{\"steps\": N}}, N > 0. "
+                         f"Received: {path.read_text()[:200]!r}")
+    return steps
+
+
+def backup_epochs(model_dir):
+    """Epochs completed by the run's `BackupAndRestore` state (0: none)."""
+    path = Path(model_dir) / BACKUP / "training_metadata.json"
+    if not path.exists():
+        return 0
+    return int(json.loads(path.read_text())["epoch"])
+
+
+def flatten(values, prefix=""):
+    """`{"a": {"b": 1}}` -> `{"a.b": 1}`."""
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and value and prefix + key != \
+                "loss.box_loss_params":
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+def config_differences(old, new, allowed=("trainer.steps",)):
+    """`["key: old -> new", ...]` of two config dicts, dotted keys, sorted,
+    leaving out `allowed`."""
+    old, new = flatten(old), flatten(new)
+    keys = sorted((set(old) | set(new)) - set(allowed))
+    missing = "<absent>"
+    return [f"{key}: {old.get(key, missing)!r} -> {new.get(key, missing)!r}"
+            for key in keys if old.get(key, missing) != new.get(key, missing)]
+
+
+def plan_run(config, model_dir, overwrite=False):
+    """What `train(config, model_dir)` will do; reads, never writes.
+
+    Raises `ValueError` when the model dir holds a run this config cannot
+    resume: another config (the differing keys, dotted, old -> new), fewer
+    `trainer.steps` than it has trained, or a finished run whose last epoch
+    was shorter (it cannot continue on an epoch boundary). `overwrite`
+    plans to remove the old run's files instead.
+    """
+    from keras_boxloss.training.config import (check_config, config_to_dict,
+                                               load_config)
+
+    check_config(config)
+    model_dir = Path(model_dir)
+    steps = config.trainer.steps
+    per_epoch = config.trainer.steps_per_epoch
+    present = [name for name in RUN_FILES + DERIVED_FILES
+               if (model_dir / name).exists()]
+    if overwrite:
+        return RunPlan(model_dir, 0, steps,
+                       remove=[model_dir / name for name in present])
+    hint = "pass --overwrite (overwrite=True) to start again"
+    if not (model_dir / CONFIG).exists():
+        leftovers = [name for name in present if name in RUN_FILES]
+        if leftovers:
+            raise ValueError(
+                f"Expected a model dir with the run's {CONFIG}, or none of "
+                f"{list(RUN_FILES)}; {hint}. Received: {model_dir} holds "
+                f"{leftovers} but no {CONFIG}")
+        return RunPlan(model_dir, 0, steps)
+    try:
+        old = load_config(model_dir / CONFIG)
+    except ValueError as error:
+        raise ValueError(f"Expected a readable {CONFIG} of the run in "
+                         f"{model_dir}; {hint}. Received: {error}") from None
+    differences = config_differences(config_to_dict(old),
+                                     config_to_dict(config))
+    if differences:
+        raise ValueError(
+            f"Expected the config of the run in {model_dir} "
+            f"({model_dir / CONFIG}); only a larger trainer.steps continues "
+            f"it; {hint}. Received: differing keys: "
+            + "; ".join(differences))
+    done = finished_steps(model_dir)
+    # The backup's last epoch may be a shorter last one: cap at the steps
+    # that run was asked for.
+    backed_up = min(backup_epochs(model_dir) * per_epoch, old.trainer.steps)
+    plan = RunPlan(model_dir, 0, steps)
+    if backed_up > (done or 0):
+        plan.start_step = backed_up
+    elif done:
+        plan.start_step, plan.from_final = done, True
+        if (model_dir / BACKUP).exists():  # left by a kill after DONE
+            plan.stale.append(model_dir / BACKUP)
+    if plan.start_step > steps:
+        raise ValueError(
+            f"Expected trainer.steps >= {plan.start_step}, the steps the run "
+            f"in {model_dir} has trained; {hint}. Received: "
+            f"trainer.steps={steps}")
+    if done is not None and plan.start_step == steps:
+        plan.complete = True
+    elif plan.start_step % per_epoch:
+        raise ValueError(
+            f"Expected a run that ended on an epoch boundary to continue it "
+            f"(it resumes at the start of an epoch); {hint}. Received: the "
+            f"run in {model_dir} has trained {plan.start_step} steps, "
+            f"trainer.steps_per_epoch={per_epoch}")
+    return plan
+
+
+def apply_plan(plan, config):
+    """Removes what the plan replaces and writes the run's config.yaml;
+    call only once every check has passed."""
+    import yaml
+
+    from keras_boxloss.training.config import config_to_dict
+
+    for path in plan.remove + plan.stale:
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    plan.model_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(plan.model_dir / CONFIG,
+                 yaml.safe_dump(config_to_dict(config)))
+
+
+def finish_run(model_dir, steps):
+    """Marks the run finished (after its final weights) and drops the
+    backup, which the marker now supersedes."""
+    model_dir = Path(model_dir)
+    write_atomic(model_dir / DONE, json.dumps({"steps": steps}) + "\n")
+    if (model_dir / BACKUP).exists():
+        shutil.rmtree(model_dir / BACKUP)
+
+
+def _first_bad_record(path, spec):
+    """(index, message) of the first record of `path` that cannot be read
+    or parsed."""
+    import tensorflow as tf
+
+    index = 0
+    try:
+        for serialized in tf.data.TFRecordDataset(path):
+            tf.io.parse_single_example(serialized, spec)
+            index += 1
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as error:
+        return index, error.message.strip().splitlines()[0]
+    return None
+
+
+def scan_class_ids(pattern):
+    """Reads every record of `pattern` once (the class labels only, no
+    image decoding): `(largest class id, "file record i")`.
+
+    Raises `ValueError` naming the file and the record (0-based index in
+    its file) of a truncated or garbled record, or of a class id below 1.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_boxloss.data.records import list_record_files
+
+    spec = {"image/object/class/label": tf.io.VarLenFeature(tf.int64)}
+    largest, where = 0, None
+    for path in list_record_files(pattern):
+        count = 0
+        try:
+            for batch in tf.data.TFRecordDataset(path).batch(512):
+                labels = tf.io.parse_example(batch, spec)[
+                    "image/object/class/label"]
+                rows = labels.indices.numpy()[:, 0]
+                values = labels.values.numpy()
+                if values.size:
+                    low = int(np.argmin(values))
+                    if values[low] < 1:
+                        raise ValueError(
+                            f"Expected class ids >= 1 (0 is the background) "
+                            f"in {path} record {count + rows[low]}. "
+                            f"Received: class id {values[low]}")
+                    high = int(np.argmax(values))
+                    if values[high] > largest:
+                        largest = int(values[high])
+                        where = f"{path} record {count + rows[high]}"
+                count += int(batch.shape[0])
+        except (tf.errors.DataLossError,
+                tf.errors.InvalidArgumentError) as error:
+            index, message = _first_bad_record(path, spec) or (
+                count, error.message.strip().splitlines()[0])
+            raise ValueError(
+                f"Expected readable TFRecords in {path}. Received: record "
+                f"{index} (0-based; the {index} before it read) is corrupt: "
+                f"{message}") from None
+    return largest, where
+
+
+def check_training_data(config):
+    """Before training: every train record readable, and
+    `model.num_classes` at least the largest class id of the label map and
+    of the data (a `ValueError` naming both); a warning when it is
+    larger."""
+    from keras_boxloss.data.label_map import read_label_map
+
+    label_map_path, pattern = config.data.label_map, config.data.train
+    if not pattern:
+        from keras_boxloss.data.generated import default_dataset
+
+        paths = default_dataset()
+        pattern, label_map_path = paths["train"], label_map_path or \
+            paths["label_map"]
+    num_classes = config.model.num_classes
+    largest, source = 0, None
+    if label_map_path:
+        largest = max(read_label_map(label_map_path))
+        source = f"the label map {label_map_path}"
+        if largest > num_classes:
+            raise ValueError(
+                f"Expected model.num_classes >= {largest}, the largest class "
+                f"id of {source}. Received: model.num_classes={num_classes}")
+    data_largest, where = scan_class_ids(pattern)
+    if data_largest > num_classes:
+        raise ValueError(
+            f"Expected model.num_classes >= {data_largest}, the largest "
+            f"class id in the training data ({where}). Received: "
+            f"model.num_classes={num_classes}")
+    if not label_map_path:
+        largest, source = data_largest, f"the training data ({where})"
+    if largest and num_classes > largest:
+        warnings.warn(
+            f"model.num_classes={num_classes} is larger than {largest}, the "
+            f"largest class id of {source}: the model has "
+            f"{num_classes - largest} class(es) no box will train.",
+            stacklevel=2)
