@@ -3,7 +3,12 @@ metric of a predictions file against TFRecords' ground truth.
 
 Predictions: `.json` or `.npz` as described in
 `keras_boxloss.evaluation.predictions` (per image: source_id, normalised
-yxyx boxes, scores, classes).
+yxyx boxes, scores, classes). They are checked before anything is computed
+(`keras_boxloss.evaluation.checks`): boxes outside [0, 1], inverted,
+non-finite, in pixels or in xyxy order are an error naming the image.
+`--model-dir` without `--data` evaluates on the run's own validation
+records and label map (from its config.yaml). Tables and drawings use the
+label map's display names.
 """
 
 import os
@@ -22,8 +27,9 @@ def add_arguments(parser):
                         help="a `keras-boxloss train` output folder: run "
                              "its model on the data (predictions written to "
                              "DIR/predictions.json)")
-    add_data_arguments(parser, "ground truth (default: the generated "
-                               "dataset's val split)")
+    add_data_arguments(parser, "ground truth (default: with --model-dir, "
+                               "the run's data.validation and label map; "
+                               "else the generated dataset's val split)")
     parser.add_argument("--output", metavar="FILE",
                         help="metrics JSON (default: <predictions>"
                              ".metrics.json)")
@@ -42,26 +48,54 @@ def add_arguments(parser):
     add_progress_argument(parser)
 
 
+def run_data(args, config):
+    """`(records glob, label map)` of `evaluate --model-dir`: `--data` and
+    `--label-map` when given, else the run's own (its stored config.yaml:
+    `data.validation` and `data.label_map`, else the label map beside the
+    records), else, for a run on the generated data, its val split."""
+    from keras_boxloss.cli.options import resolve_data
+    from keras_boxloss.data.label_map import find_label_map, read_label_map
+
+    if args.data:
+        return resolve_data(args, "val")
+    if config.data.validation:
+        label_map, _ = find_label_map(
+            config.data.validation, args.label_map or config.data.label_map)
+        return config.data.validation, label_map
+    if config.data.train:
+        raise ValueError(
+            f"Expected data.validation in the run's config "
+            f"({os.path.join(args.model_dir, 'config.yaml')}) or --data. "
+            f"Received: the run trained on {config.data.train} and names no "
+            f"validation records")
+    from keras_boxloss.data.generated import default_dataset
+
+    paths = default_dataset(args.cache_dir)
+    return paths["val"], read_label_map(
+        args.label_map or config.data.label_map or paths["label_map"])
+
+
 def run(args):
     from keras_boxloss.cli.options import resolve_data
     from keras_boxloss.data.records import read_records
     from keras_boxloss.evaluation.evaluate import (evaluate_detections,
                                                    format_metrics_table,
+                                                   format_per_class_table,
                                                    write_metrics_json)
     from keras_boxloss.evaluation.predictions import load_predictions
 
-    pattern, label_map = resolve_data(args, "val")
     if args.model_dir:
         from keras_boxloss.evaluation.predictions import save_predictions
         from keras_boxloss.training.predict import predict_records
         from keras_boxloss.training.train import load_trained
 
         config, model = load_trained(args.model_dir)
-        if not args.data and config.data.validation:
-            pattern = config.data.validation
+        pattern, label_map = run_data(args, config)
         args.predictions = os.path.join(args.model_dir, "predictions.json")
         save_predictions(predict_records(model, config, pattern),
                          args.predictions)
+    else:
+        pattern, label_map = resolve_data(args, "val")
     predictions = load_predictions(args.predictions)
     records = read_records(pattern)
     if args.progress:
@@ -69,13 +103,14 @@ def run(args):
         records = tqdm(records, desc="read ground truth", unit="image")
     ground_truth = list(records)
     results = evaluate_detections(ground_truth, predictions, label_map,
-                                  args.iou_threshold)
+                                  args.iou_threshold, per_class=True)
     stem = os.path.splitext(args.predictions)[0]
     output = args.output or f"{stem}.metrics.json"
     write_metrics_json(results, output)
     print(f"{len(ground_truth)} images of {pattern}, {len(predictions)} with "
           f"predictions\n")
     print(format_metrics_table(results))
+    print("\n" + format_per_class_table(results))
     print(f"\nWrote {output}")
     if args.visualize > 0:
         from keras_boxloss.evaluation.visualize import save_visualizations

@@ -170,13 +170,15 @@ def predict(params, model_dir, pattern):
     checkpoint.read(tf.train.latest_checkpoint(model_dir)).expect_partial()
     serve = tf.function(module.serve, input_signature=[
         tf.TensorSpec([1, None, None, 3], tf.uint8)])
+    from keras_boxloss.data.records import image_key
+
     predictions = []
-    for record in read_records(pattern):
+    for index, record in enumerate(read_records(pattern)):
         image = tf.io.decode_image(record.encoded, channels=3,
                                    expand_animations=False)
         out = serve(image[None])
         predictions += predictions_from_batch(
-            np.array([record.source_id.encode()]),
+            [image_key(record.source_id, record.filename, index)],
             out["detection_boxes"].numpy(),
             out["detection_scores"].numpy(),
             out["detection_classes"].numpy().astype(np.int64),

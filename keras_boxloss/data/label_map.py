@@ -180,3 +180,27 @@ def read_label_map(path) -> LabelMap:
     except FileNotFoundError:
         raise FileNotFoundError(f"No label map file {path}") from None
     return parse_label_map(text, where=str(path))
+
+
+LABEL_MAP_NEXT_TO_RECORDS = "label_map.pbtxt"
+
+
+def find_label_map(pattern: str, path: str = "") -> tuple:
+    """The label map of records `pattern`: `path` when given (a missing
+    file is an error naming it), else `label_map.pbtxt` beside the first
+    record file when there is one.
+
+    Returns:
+        `(LabelMap or None, the path or None)`.
+    """
+    import os
+
+    from keras_boxloss.data.records import list_record_files
+
+    if path:
+        return read_label_map(path), str(path)
+    beside = os.path.join(os.path.dirname(list_record_files(pattern)[0]),
+                          LABEL_MAP_NEXT_TO_RECORDS)
+    if os.path.isfile(beside):
+        return read_label_map(beside), beside
+    return None, None

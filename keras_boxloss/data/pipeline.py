@@ -14,7 +14,8 @@ Each batch is a dict:
   `bounding_box_format` (default `"rel_yxyx"`: normalised to the output
   canvas; `"yxyx"`, `"xyxy"`, `"xywh"`, `"center_xywh"` are pixels of the
   canvas; `"rel_xyxy"` normalised). Classes are label-map ids (1..K).
-- `source_id`: string `[B]`; `original_size`: int32 `[B, 2]` (height, width
+- `source_id`, `filename`: string `[B]` (empty where the record has
+  none); `original_size`: int32 `[B, 2]` (height, width
   of the decoded image); `valid_size`: float32 `[B, 2]`, the fraction of the
   canvas the image covers (1, 1 except with `"pad"`; `to_original_boxes`
   maps canvas boxes back to the whole image).
@@ -41,7 +42,10 @@ def _feature_spec():
     var_float = tf.io.VarLenFeature(tf.float32)
     return {
         "image/encoded": tf.io.FixedLenFeature((), tf.string),
+        # Optional, as in the OD API: predictions name images by source_id,
+        # else file name (`records.image_key`).
         "image/source_id": tf.io.FixedLenFeature((), tf.string, ""),
+        "image/filename": tf.io.FixedLenFeature((), tf.string, ""),
         "image/object/bbox/ymin": var_float,
         "image/object/bbox/xmin": var_float,
         "image/object/bbox/ymax": var_float,
@@ -52,7 +56,9 @@ def _feature_spec():
 
 def decode_record(serialized):
     """One serialized record -> `{"images": uint8 [H, W, 3], "boxes": [N, 4]
-    normalised yxyx, "classes": int32 [N], "source_id": string}`."""
+    normalised yxyx, "classes": int32 [N], "source_id": string,
+    "filename": string}` (the image decoded by its bytes, whatever
+    `image/format` says)."""
     import tensorflow as tf
 
     parsed = tf.io.parse_single_example(serialized, _feature_spec())
@@ -67,6 +73,7 @@ def decode_record(serialized):
         "classes": tf.cast(tf.sparse.to_dense(
             parsed["image/object/class/label"]), tf.int32),
         "source_id": parsed["image/source_id"],
+        "filename": parsed["image/filename"],
     }
 
 
@@ -284,6 +291,7 @@ def make_dataset(file_pattern, batch_size=8, image_size=(128, 128),
             "images": image,
             "bounding_boxes": {"boxes": boxes, "classes": classes},
             "source_id": example["source_id"],
+            "filename": example["filename"],
             "original_size": original_size,
             "valid_size": valid,
         }

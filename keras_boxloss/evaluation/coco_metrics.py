@@ -23,42 +23,45 @@ def to_coco(ground_truth, predictions, label_map=None):
 
     Args:
         ground_truth: `DetectionRecord`s (from `read_records`).
-        predictions: per-image prediction dicts; every `source_id` must be
-            an image of `ground_truth` (images without an entry have no
-            detections).
-        label_map: `{id: name}`; `None` takes the classes seen.
+        predictions: per-image prediction dicts whose `source_id` is an
+            image's key (`keras_boxloss.data.records.image_keys`: its
+            source_id, else file name); images without an entry have no
+            detections.
+        label_map: `{id: name}`; `None` takes the classes seen. Category
+            names are the display names where the label map has them.
 
     Returns:
-        `(gt_dataset, dt_dataset)` dicts in COCO's JSON layout.
+        `(gt_dataset, dt_dataset)` dicts in COCO's JSON layout. COCO wants
+        integer image ids: images are numbered 1, 2, ... in ground-truth
+        order (stable for the same data), and each image's `file_name` is
+        its key, so results name the user's images.
     """
-    images = {}
-    for record in ground_truth:
-        if int(record.source_id) in images:
-            raise ValueError(f"Expected unique source ids in the ground truth."
-                             f" Received: {record.source_id} twice")
-        images[int(record.source_id)] = record
+    from keras_boxloss.data.label_map import display_names
+    from keras_boxloss.data.records import image_keys
+
+    keys = image_keys(ground_truth)  # an error naming both on a duplicate
+    image_ids = {key: i + 1 for i, key in enumerate(keys)}
     gt_annotations, dt_annotations = [], []
-    for record in ground_truth:
+    for key, record in zip(keys, ground_truth):
         for box, label, crowd, area in zip(
                 _pixel_xywh(record.boxes, record.height, record.width),
                 record.classes, record.is_crowd, record.area):
             gt_annotations.append({
-                "id": len(gt_annotations) + 1,
-                "image_id": int(record.source_id),
+                "id": len(gt_annotations) + 1, "image_id": image_ids[key],
                 "category_id": int(label), "bbox": box.tolist(),
                 "area": float(area), "iscrowd": int(crowd)})
     for prediction in predictions:
-        image_id = int(prediction["source_id"])
-        if image_id not in images:
+        key = str(prediction["source_id"])
+        if key not in image_ids:
             raise ValueError(f"Expected predictions for images of the ground "
                              f"truth. Received: source_id="
                              f"{prediction['source_id']!r}, not in the data")
-        record = images[image_id]
+        record = ground_truth[image_ids[key] - 1]
         for box, score, label in zip(
                 _pixel_xywh(prediction["boxes"], record.height, record.width),
                 prediction["scores"], prediction["classes"]):
             dt_annotations.append({
-                "id": len(dt_annotations) + 1, "image_id": image_id,
+                "id": len(dt_annotations) + 1, "image_id": image_ids[key],
                 "category_id": int(label), "bbox": box.tolist(),
                 "area": float(max(box[2], 0) * max(box[3], 0)),
                 "score": float(score), "iscrowd": 0})
@@ -71,10 +74,11 @@ def to_coco(ground_truth, predictions, label_map=None):
         raise ValueError(f"Expected classes of the label map "
                          f"{sorted(label_map)}. Received: classes {unknown} "
                          f"in the ground truth or predictions")
-    categories = [{"id": int(i), "name": str(n)} for i, n in
-                  sorted(label_map.items())]
-    image_list = [{"id": i, "height": r.height, "width": r.width,
-                   "file_name": r.filename} for i, r in images.items()]
+    shown = display_names(label_map)
+    categories = [{"id": int(i), "name": str(shown[i])}
+                  for i in sorted(label_map)]
+    image_list = [{"id": image_ids[k], "height": r.height, "width": r.width,
+                   "file_name": k} for k, r in zip(keys, ground_truth)]
     return ({"images": image_list, "annotations": gt_annotations,
              "categories": categories},
             {"images": image_list, "annotations": dt_annotations,
@@ -91,13 +95,16 @@ def _coco(dataset):
     return coco
 
 
-def coco_metrics(ground_truth, predictions, label_map=None):
+def coco_metrics(ground_truth, predictions, label_map=None,
+                 per_class=False):
     """COCO box AP/AR: `AP` (IoU 0.5:0.95), `AP50`, `AP75`, `AP_small`,
     `AP_medium`, `AP_large`, `AR1`, `AR10`, `AR100`, `AR_small`,
-    `AR_medium`, `AR_large`.
+    `AR_medium`, `AR_large`; with `per_class`, also `per_class`: a list of
+    `{"id", "name" (display name), "AP", "AP50", "num_ground_truth"}`.
 
     Values are pycocotools' own: -1 where no ground truth falls in an area
-    range. At most 100 detections per image count (COCO's maxDets).
+    range (per class: where the class has no ground truth). At most 100
+    detections per image count (COCO's maxDets).
     """
     from pycocotools.cocoeval import COCOeval
 
@@ -111,5 +118,34 @@ def coco_metrics(ground_truth, predictions, label_map=None):
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
-    return {name: float(value)
-            for name, value in zip(COCO_METRICS, evaluator.stats)}
+    results = {name: float(value)
+               for name, value in zip(COCO_METRICS, evaluator.stats)}
+    if per_class:
+        results["per_class"] = _per_class(evaluator, gt_dataset)
+    return results
+
+
+def _per_class(evaluator, gt_dataset):
+    """AP and AP50 of each category from COCOeval's accumulated precision
+    `[iou thresholds, recall points, categories, area ranges, max dets]`
+    (area range "all", 100 detections), averaged as `summarize` does:
+    over the entries that are not -1."""
+    precision = evaluator.eval["precision"][:, :, :, 0, -1]
+    iou_50 = int(np.argmin(np.abs(evaluator.params.iouThrs - 0.5)))
+    counts = {}
+    for annotation in gt_dataset["annotations"]:
+        if not annotation["iscrowd"]:
+            counts[annotation["category_id"]] = counts.get(
+                annotation["category_id"], 0) + 1
+
+    def mean(values):
+        values = values[values > -1]
+        return float(values.mean()) if values.size else -1.0
+
+    rows = []
+    for index, category in enumerate(gt_dataset["categories"]):
+        rows.append({"id": category["id"], "name": category["name"],
+                     "AP": mean(precision[:, :, index]),
+                     "AP50": mean(precision[iou_50, :, index]),
+                     "num_ground_truth": counts.get(category["id"], 0)})
+    return rows

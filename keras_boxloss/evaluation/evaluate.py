@@ -28,18 +28,36 @@ DESCRIPTIONS = {
 }
 
 
+def check_inputs(ground_truth, predictions, label_map=None,
+                 where="predictions"):
+    """The checks `evaluate_detections` makes before computing anything:
+    one image per key, class labels and texts against the label map
+    (`records.check_record_labels`), prediction boxes normalised yxyx
+    (`keras_boxloss.evaluation.checks`). Raises `ValueError`."""
+    from keras_boxloss.data.records import check_record_labels, image_keys
+    from keras_boxloss.evaluation.checks import (check_box_order,
+                                                 check_box_values)
+
+    keys = image_keys(ground_truth)
+    check_record_labels(ground_truth, label_map)
+    check_box_values(predictions, where)
+    check_box_order(predictions, dict(zip(keys, ground_truth)), where)
+
+
 def evaluate_detections(ground_truth, predictions, label_map=None,
-                        iou_threshold=0.5):
+                        iou_threshold=0.5, per_class=False):
     """All metrics of `ground_truth` records against `predictions` (see
-    `keras_boxloss.evaluation.predictions`).
+    `keras_boxloss.evaluation.predictions`), after `check_inputs`.
 
     Returns:
         A flat dict: the `COCO_METRICS` names, the localisation metrics,
-        `num_images` and `iou_threshold` (of the matched mean IoU).
+        `num_images` and `iou_threshold` (of the matched mean IoU); with
+        `per_class`, also `per_class` (see `coco_metrics`).
     """
     ground_truth = list(ground_truth)
     predictions = list(predictions)
-    results = coco_metrics(ground_truth, predictions, label_map)
+    check_inputs(ground_truth, predictions, label_map)
+    results = coco_metrics(ground_truth, predictions, label_map, per_class)
     results.update(localization_metrics(ground_truth, predictions,
                                         iou_threshold))
     results["num_images"] = len(ground_truth)
@@ -61,6 +79,23 @@ def format_metrics_table(results):
         if name == "mean_iou_matched_detections":
             meaning += f" (IoU >= {results.get('iou_threshold', 0.5):g})"
         lines.append(f"{name:<{width}}  {shown}  {meaning}")
+    return "\n".join(lines)
+
+
+def format_per_class_table(results):
+    """`results["per_class"]` as a text table: class (display name), id,
+    ground-truth boxes, AP, AP50 (`-` where the class has no ground
+    truth)."""
+    rows = results["per_class"]
+    width = max([len("class")] + [len(r["name"]) for r in rows])
+    lines = [f"{'class':<{width}}  {'id':>4}  {'boxes':>6}  {'AP':>7}  "
+             f"{'AP50':>7}"]
+    for row in rows:
+        values = [f"{row[k]:>7.4f}" if row[k] >= 0 else f"{'-':>7}"
+                  for k in ("AP", "AP50")]
+        lines.append(f"{row['name']:<{width}}  {row['id']:>4}  "
+                     f"{row['num_ground_truth']:>6}  {values[0]}  "
+                     f"{values[1]}")
     return "\n".join(lines)
 
 

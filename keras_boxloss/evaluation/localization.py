@@ -44,7 +44,8 @@ def localization_metrics(ground_truth, predictions, iou_threshold=0.5,
 
     Args:
         ground_truth: `DetectionRecord`s.
-        predictions: per-image prediction dicts (see `predictions.py`).
+        predictions: per-image prediction dicts (see `predictions.py`),
+            `source_id` the image's key (`records.image_keys`).
         iou_threshold: the least IoU of a matched pair.
         class_aware: pair only boxes of the same class.
 
@@ -53,7 +54,10 @@ def localization_metrics(ground_truth, predictions, iou_threshold=0.5,
     if not 0 <= iou_threshold <= 1:
         raise ValueError(f"Expected 0 <= iou_threshold <= 1. Received: "
                          f"iou_threshold={iou_threshold}")
-    truth = {str(r.source_id): r for r in ground_truth}
+    from keras_boxloss.data.records import image_keys
+
+    ground_truth = list(ground_truth)
+    truth = dict(zip(image_keys(ground_truth), ground_truth))
     every, matched = [], []
     num_truth = sum(int((r.is_crowd == 0).sum()) for r in truth.values())
     for prediction in predictions:

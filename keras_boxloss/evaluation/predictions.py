@@ -40,9 +40,12 @@ def image_predictions(source_id, boxes, scores, classes, where="predictions"):
         raise ValueError(f"Expected as many boxes, scores and classes in "
                          f"{where}. Received: {len(boxes)}, {len(scores)}, "
                          f"{len(classes)}")
-    if not (np.isfinite(boxes).all() and np.isfinite(scores).all()):
+    bad = ~(np.isfinite(boxes).all(axis=1) & np.isfinite(scores))
+    if bad.any():
+        index = int(np.argmax(bad))
         raise ValueError(f"Expected finite boxes and scores in {where}. "
-                         f"Received: NaN or inf")
+                         f"Received: box {boxes[index].tolist()}, score "
+                         f"{scores[index]} at box {index}")
     if np.any(classes != np.round(classes)):
         raise ValueError(f"Expected integer classes in {where}. Received: "
                          f"{classes[classes != np.round(classes)][:3]}")

@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 
 import numpy as np
 
@@ -30,7 +31,8 @@ def draw_detections(image, gt_boxes, gt_classes, pred_boxes=(),
         image: uint8 `[H, W, 3]` array or PIL image.
         gt_boxes, pred_boxes: normalised yxyx boxes.
         gt_classes, pred_scores, pred_classes: per box.
-        label_map: `{id: name}` for the labels (ids when `None`).
+        label_map: `{id: name}` (a `LabelMap`'s display names) for the
+            labels (ids when `None`).
 
     Returns:
         A PIL image.
@@ -39,7 +41,9 @@ def draw_detections(image, gt_boxes, gt_classes, pred_boxes=(),
 
     image = (image.copy() if isinstance(image, Image.Image)
              else Image.fromarray(np.asarray(image, np.uint8))).convert("RGB")
-    names = label_map or {}
+    from keras_boxloss.data.label_map import display_names
+
+    names = display_names(label_map)
     draw = ImageDraw.Draw(image)
     width, height = image.size
     _rectangles(draw, gt_boxes, width, height, GROUND_TRUTH_COLOUR,
@@ -53,25 +57,44 @@ def draw_detections(image, gt_boxes, gt_classes, pred_boxes=(),
     return image
 
 
+def _safe(text):
+    """A file-name stem: folders and odd characters of keys go."""
+    stem = os.path.splitext(os.path.basename(str(text)))[0] or str(text)
+    return re.sub(r"[^\w.-]+", "_", stem).strip("_")
+
+
+def _png_name(key, filename):
+    """`{key}_{file stem}.png`, or `{key}.png` when the key is the file."""
+    key_stem, file_stem = _safe(key) or "image", _safe(filename)
+    if file_stem and file_stem != key_stem:
+        return f"{key_stem}_{file_stem}.png"
+    return f"{key_stem}.png"
+
+
 def save_visualizations(ground_truth, predictions, output_dir, count,
                         label_map=None, score_threshold=0.3):
     """Writes `count` PNGs (the first images of `ground_truth`) to
-    `output_dir`, named after their source file; returns the paths."""
+    `output_dir`, named after their key (source_id, else file name);
+    returns the paths."""
     from PIL import Image
+
+    from keras_boxloss.data.records import image_keys
 
     by_id = {str(p["source_id"]): p for p in predictions}
     os.makedirs(output_dir, exist_ok=True)
+    ground_truth = list(ground_truth)
     paths = []
-    for record in list(ground_truth)[:count]:
+    for key, record in list(zip(image_keys(ground_truth),
+                                ground_truth))[:count]:
         image = Image.open(io.BytesIO(record.encoded)).convert("RGB")
-        found = by_id.get(str(record.source_id), {})
+        found = by_id.get(key, {})
         drawn = draw_detections(
             image, record.boxes, record.classes, found.get("boxes", ()),
             found.get("scores", ()), found.get("classes", ()), label_map,
             score_threshold)
-        stem = os.path.splitext(os.path.basename(record.filename))[0]
-        path = os.path.join(output_dir,
-                            f"{record.source_id}_{stem or 'image'}.png")
+        path = os.path.join(output_dir, _png_name(key, record.filename))
+        if path in paths:  # two keys that differ only in odd characters
+            path = path[:-4] + f"_{len(paths)}.png"
         drawn.save(path)
         paths.append(path)
     return paths

@@ -47,12 +47,20 @@ def predict_records(model, config, pattern, **nms_kwargs):
                            image_size=(size, size),
                            resize_mode=config.data.resize_mode,
                            max_boxes=config.data.max_boxes)
+    from keras_boxloss.data.records import image_key
+
     predictions = []
     for batch in dataset:
         out = detect(model, batch["images"], **nms_kwargs)
         boxes = to_original_boxes(out["detection_boxes"], batch["valid_size"])
+        # Named as `read_records` + `image_keys` name the same records (the
+        # dataset keeps file and record order).
+        keys = [image_key(s.decode("utf-8", "replace"),
+                          f.decode("utf-8", "replace"), len(predictions) + i)
+                for i, (s, f) in enumerate(zip(batch["source_id"].numpy(),
+                                               batch["filename"].numpy()))]
         predictions += predictions_from_batch(
-            batch["source_id"].numpy(), boxes.numpy(),
+            keys, boxes.numpy(),
             out["detection_scores"].numpy(),
             out["detection_classes"].numpy().astype(np.int64),
             out["num_detections"].numpy())

@@ -39,13 +39,16 @@ def test_perfect_predictions(data, tmp_path, capsys):
 
 def test_shifted_predictions_to_named_output(data, tmp_path):
     pattern, records = data
-    # Move every box right by half its width: IoU (w/2) / (3w/2) = 1/3 for
-    # rectangles, ellipses and triangles alike (the boxes are compared).
+    # Move every box sideways by half its width (right, or left where that
+    # would leave the image): IoU (w/2) / (3w/2) = 1/3 for rectangles,
+    # ellipses and triangles alike (the boxes are compared).
     predictions = _perfect(records)
     for p in predictions:
         width = p["boxes"][:, 3] - p["boxes"][:, 1]
+        shift = np.where(p["boxes"][:, 3] + width / 2 <= 1, width / 2,
+                         -width / 2)
         p["boxes"] = p["boxes"] + np.stack(
-            [0 * width, width / 2, 0 * width, width / 2], -1)
+            [0 * width, shift, 0 * width, shift], -1)
     path = save_predictions(predictions, tmp_path / "p.json")
     assert main(["evaluate", "--data", pattern, "--predictions", str(path),
                  "--output", str(tmp_path / "m.json"),
