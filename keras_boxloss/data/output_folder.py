@@ -143,11 +143,12 @@ def replacing_folder(output_dir: str, overwrite: bool = False
         _clean_leftovers(output)
         entries = _entries(output)
         if entries and not overwrite:
+            shown = ", ".join(entries[:3]) + (", ..." if entries[3:] else "")
             raise ValueError(
                 f"Expected a new or empty output folder (overwrite replaces "
                 f"it whole: --overwrite on the command line). Received: "
                 f"output={output_dir!r} holds {len(entries)} entries "
-                f"({', '.join(entries[:3])}{', ...' if len(entries) > 3 else ''})")
+                f"({shown})")
         token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         temp = f"{output}.tmp-{token}"
         os.mkdir(temp)  # not mkdtemp: its 0700 mode would become output's

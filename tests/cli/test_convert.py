@@ -16,6 +16,7 @@ def test_help_explains_each_flag(capsys):
     for flag in ("--format", "--annotations", "--images", "--output",
                  "--label-map", "--split", "--fractions", "--seed",
                  "--num-shards", "--min-box-size", "--duplicate-iou",
+                 "--overwrite",
                  "--no-progress", "--debug"):
         assert flag in text
     assert "convert" in build_parser().format_help()

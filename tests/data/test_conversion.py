@@ -78,3 +78,25 @@ def test_conversion_writes_shards_summary_and_reports_unassigned(
     assert summary["events"]["greyscale"]["items"] == [
         {"file": "grey.jpg", "detail": "mode L"}]
     assert os.path.exists(paths["label_map"])
+
+
+def test_presplit_annotations_and_refusals(tmp_path):
+    annotations = _annotations(3)
+    with pytest.raises(ValueError, match="either annotations .* or splits"):
+        convert_annotations(annotations, str(tmp_path / "out"),
+                            splits={"train": annotations})
+    with pytest.raises(ValueError, match="Expected annotations to convert"):
+        convert_annotations([], str(tmp_path / "out"))
+    # Images at /nowhere: the split is empty, an error unless allowed.
+    split = {"a": annotations[:2], "b": annotations[2:]}
+    with pytest.raises(ValueError, match=r"split 'a'. Received: all 2 of its "
+                                         r"images skipped .*/nowhere/img00"):
+        convert_annotations(None, str(tmp_path / "out"), splits=split)
+    assert not (tmp_path / "out").exists()
+    paths, report = convert_annotations(
+        None, str(tmp_path / "out"), allow_empty_splits=True, splits=split)
+    summary = json.loads((tmp_path / "out" / SUMMARY_FILE).read_text())
+    assert summary["splits"] == {"a": 2, "b": 1}
+    assert summary["written"]["a"] == {
+        "images": 0, "boxes": 0, "shards": ["a-00000-of-00001.tfrecord"]}
+    assert report.count("missing_image") == 3

@@ -43,3 +43,17 @@ def test_csv_bad_rows_name_the_file_and_line(tmp_path):
     path.write_text("filename,class\na.jpg,cat\n")
     with pytest.raises(ValueError, match=r"missing \['width'"):
         read_csv_annotations(str(path), str(tmp_path))
+
+
+@pytest.mark.parametrize("row, count", [
+    ("a.jpg\n", 1), ("a.jpg,10,10,cat\n", 4), ("a.jpg,10,10,cat,1,2,3\n", 7),
+    ("a.jpg,10,10,cat,1,2,3,4,5\n", 9)])
+def test_csv_row_with_wrong_column_count_names_file_and_line(tmp_path, row,
+                                                             count):
+    path = tmp_path / "labels.csv"
+    path.write_text(HEADER + '"b\nc.jpg",10,10,cat,1,2,3,4\n' + row)
+    # line 4: the quoted name spans two lines, so lines are counted as read
+    with pytest.raises(ValueError, match=(
+            rf"Expected 8 columns \(filename,.*ymax\) in .*labels\.csv line "
+            rf"4\. Received: {count} columns")):
+        read_csv_annotations(str(path), str(tmp_path))
