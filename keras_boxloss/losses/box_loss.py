@@ -77,6 +77,7 @@ class BoxLoss(keras.losses.Loss):
 
     def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None,
                  **fn_kwargs):
+        validation.check_keras_args(reduction, name, dtype)
         # Named after the function ("giou"), not Keras' auto name ("g_io_u").
         super().__init__(name=name or type(self).fn.__name__,
                          reduction=reduction, dtype=dtype)

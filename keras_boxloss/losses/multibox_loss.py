@@ -126,6 +126,28 @@ def _sigmoid_focal(targets, logits, alpha, gamma):
     return alpha_t * ops.power(1.0 - p_t, gamma) * cross_entropy
 
 
+def check_per_box_loss(name, box_loss):
+    """`box_loss` must be one of the library's per-box losses.
+
+    `_box_losses` knows how to run exactly these: Huber on the deltas, the
+    IoU family on the boxes they decode to. Anything else (YOLOv1, which is
+    a whole detector's loss, MultiBox itself, a Keras loss, a string, a
+    custom `BoxLoss` that the Huber path would silently replace) is refused
+    here rather than failing, or computing something else, at call time.
+    """
+    if isinstance(box_loss, (HuberBox, IoUFamilyLoss)):
+        return box_loss
+    hint = ""
+    if isinstance(box_loss, keras.losses.Loss):
+        hint = (f" {type(box_loss).__name__} is not a per-box loss (one "
+                "value per box from two (..., 4) tensors).")
+    raise ValueError(
+        f"Expected `{name}` to be a per-box loss of keras_boxloss: HuberBox, "
+        f"IoU, GIoU, DIoU, CIoU or SmoothIoU (by name: "
+        f"keras_boxloss.losses.registry.get_box_loss).{hint} "
+        f"Received: {name}={validation.describe(box_loss)}")
+
+
 def _box_losses(box_loss, true_deltas, pred_deltas, positive, anchors,
                 scale_factors):
     """The box loss per anchor: Huber on the deltas, IoU-family losses on
@@ -187,12 +209,15 @@ class MultiBox(keras.losses.Loss):
 
     Args:
         num_classes: object classes, without the background.
-        box_loss: a box loss of this library. Default `HuberBox()`.
+        box_loss: a per-box loss of this library (`HuberBox`, `IoU`,
+            `GIoU`, `DIoU`, `CIoU`, `SmoothIoU`). Default `HuberBox()`.
+            Anything else, `YOLOv1` included, is a ValueError.
         alpha: weight of the localization term.
         classification: "softmax" or "sigmoid_focal".
         neg_pos_ratio: mined negatives per positive (softmax).
         min_negatives_per_image: mined negatives per image at least.
-        focal_alpha, focal_gamma: the focal loss' parameters.
+        focal_alpha, focal_gamma: the focal loss' parameters, alpha in
+            (0, 1], gamma >= 0.
         anchors: `(anchors, 4)` yxyx default boxes, needed by DIoU and CIoU.
         scale_factors: the box coder's `(sy, sx, sh, sw)`.
         reduction, name, dtype: as for any Keras loss.
@@ -214,33 +239,27 @@ class MultiBox(keras.losses.Loss):
                  focal_gamma=2.0, anchors=None,
                  scale_factors=(10.0, 10.0, 5.0, 5.0), reduction="sum",
                  name="multibox", dtype=None):
+        validation.check_keras_args(reduction, name, dtype)
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         if isinstance(box_loss, dict):
             box_loss = keras.saving.deserialize_keras_object(box_loss)
         box_loss = HuberBox() if box_loss is None else box_loss
-        if not hasattr(type(box_loss), "fn") or type(box_loss).fn is None:
-            raise ValueError(
-                "Expected `box_loss` to be a box loss of keras_boxloss "
-                f"(HuberBox, IoU, GIoU, ...). Received: box_loss={box_loss!r}")
-        if (isinstance(num_classes, bool) or not isinstance(num_classes, int)
-                or num_classes < 1):
-            raise ValueError("Expected `num_classes` to be an integer >= 1. "
-                             f"Received: num_classes={num_classes!r}")
+        check_per_box_loss("box_loss", box_loss)
+        num_classes = validation.check_int("num_classes", num_classes, 1)
         validation.check_choice("classification", classification,
                                 CLASSIFICATIONS)
         validation.check_positive("alpha", alpha)
         validation.check_positive("neg_pos_ratio", neg_pos_ratio)
-        if (isinstance(min_negatives_per_image, bool)
-                or not isinstance(min_negatives_per_image, int)
-                or min_negatives_per_image < 0):
+        min_negatives_per_image = validation.check_int(
+            "min_negatives_per_image", min_negatives_per_image, 0)
+        # alpha_t weights the negatives by 1 - focal_alpha: above 1 the
+        # background's loss would turn negative.
+        if not validation.is_number(focal_alpha) or not (
+                0 < focal_alpha <= 1):
             raise ValueError(
-                "Expected `min_negatives_per_image` to be an integer >= 0. "
-                f"Received: min_negatives_per_image="
-                f"{min_negatives_per_image!r}")
-        validation.check_positive("focal_alpha", focal_alpha)
-        if focal_gamma < 0:
-            raise ValueError("Expected `focal_gamma` >= 0. "
-                             f"Received: focal_gamma={focal_gamma!r}")
+                "Expected `focal_alpha` to be a number in (0, 1]. "
+                f"Received: focal_alpha={focal_alpha!r}")
+        validation.check_non_negative("focal_gamma", focal_gamma)
         # Validates scale_factors and anchors; DIoU/CIoU need the anchors.
         scale_factors, anchors = validation.check_box_args(
             "deltas", scale_factors, anchors, "yxyx", 1e-7,

@@ -103,8 +103,7 @@ def batch_lambda(overlap, huber, mask=None, lambda_gradient=False):
 
 def _check_lambda(lambda_weight, lambda_gradient):
     if lambda_weight is not None:
-        if (isinstance(lambda_weight, bool)
-                or not isinstance(lambda_weight, (int, float))
+        if (not validation.is_number(lambda_weight)
                 or not 0.0 <= lambda_weight <= 1.0):
             raise ValueError(
                 "Expected `lambda_weight` to be None or a number in [0, 1]. "

@@ -448,9 +448,12 @@ def _check_args(grid_size, boxes_per_cell, num_classes, lambda_coord,
     if box_loss is not None and not (
             isinstance(box_loss, IoUFamilyLoss)
             and box_loss.fn_kwargs.get("box_format") == "xyxy"):
+        detail = ""
+        if isinstance(box_loss, IoUFamilyLoss):
+            detail = f" with box_format={box_loss.fn_kwargs['box_format']!r}"
         raise ValueError(
             "Expected `box_loss` to be None or an IoU-family loss of "
             "keras_boxloss (IoU, GIoU, DIoU, CIoU, SmoothIoU) with "
             "box_format='xyxy': the loss decodes the predictions to "
             f"image-normalised xyxy boxes itself. Received: box_loss="
-            f"{box_loss!r}")
+            f"{validation.describe(box_loss)}{detail}")
