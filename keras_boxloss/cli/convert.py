@@ -173,6 +173,7 @@ def run(args):
     from keras_boxloss.data.conversion import (convert_annotations,
                                                read_split_folders)
     from keras_boxloss.data.label_map import read_label_map
+    from keras_boxloss.data.output_folder import check_inputs_outside
 
     if args.num_shards < 1:
         raise CommandError(f"--num-shards must be positive, got "
@@ -180,6 +181,9 @@ def run(args):
     folders = _split_folders(args)
     if not args.annotations and not folders:
         return _write_generated(args)
+    check_inputs_outside(args.output, [
+        *(args.annotations or ()), *_pairs(args.split or (), "").values(),
+        *(p for p in (args.images, args.label_map) if p)])
     policy = CleaningPolicy(args.min_box_size, args.duplicate_iou)
     fractions = _fractions(args.fractions)
     splits, unannotated, annotations, label_map, split_files = (

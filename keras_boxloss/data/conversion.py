@@ -24,7 +24,8 @@ from keras_boxloss.data.cleaning import (IMAGE_SKIPS, CleaningPolicy,
                                          CleaningReport, build_record)
 from keras_boxloss.data.label_map import (label_map_from_names,
                                           validate_label_map, write_label_map)
-from keras_boxloss.data.output_folder import replacing_folder
+from keras_boxloss.data.output_folder import (check_inputs_outside,
+                                              replacing_folder)
 from keras_boxloss.data.records import records_glob, write_records
 
 DEFAULT_FRACTIONS = {"train": 0.8, "val": 0.2}
@@ -234,6 +235,8 @@ def convert_annotations(annotations, output_dir, label_map=None,
             source_ids) != len(annotations):
         raise ValueError("Expected unique source ids. Received: repeated "
                          "image ids or file names in the annotations")
+    check_inputs_outside(output_dir, {os.path.dirname(a.image_path)
+                                      for a in annotations})
     unassigned = []
     if split_files:
         splits, unassigned = split_from_files(annotations, split_files)

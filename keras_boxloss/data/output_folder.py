@@ -36,6 +36,19 @@ def check_output_path(output_dir: str) -> None:
                          f"Received: output={os.fspath(output_dir)!r}")
 
 
+def check_inputs_outside(output_dir: str, inputs) -> None:
+    """Refuses an output folder that is or holds one of `inputs` (paths
+    read while writing): replacing it would delete them."""
+    output = os.path.realpath(os.fspath(output_dir))
+    for path in inputs:
+        real = os.path.realpath(os.fspath(path))
+        if real == output or real.startswith(output + os.sep):
+            raise ValueError(
+                f"Expected an output folder apart from the inputs (it is "
+                f"replaced whole). Received: output={os.fspath(output_dir)!r}"
+                f" holds the input {os.fspath(path)}")
+
+
 def _lock(path: str) -> int:
     """An open descriptor holding an exclusive `flock` on `path`."""
     import fcntl

@@ -137,6 +137,23 @@ def test_folder_splits_images_with_their_xml(tmp_path, capsys):
     assert not (tmp_path / "o2").exists()
 
 
+def test_output_holding_the_inputs_is_refused(tmp_path, capsys):
+    csv, images = _dataset(tmp_path / "src", 4)
+    before = _snapshot(images)
+    for out in (tmp_path / "src", images):  # --overwrite would delete them
+        assert _convert(csv, images, out, "--overwrite") == 2
+        assert "apart from the inputs" in capsys.readouterr().err
+    # Images found through the annotations (not given) count too.
+    from keras_boxloss.data.cleaning import AnnotatedBox, Annotation
+    from keras_boxloss.data.conversion import convert_annotations
+
+    annotation = Annotation("im0000.jpg", str(images / "im0000.jpg"),
+                            [AnnotatedBox("cat", 1, 1, 9, 9)])
+    with pytest.raises(ValueError, match="holds the input"):
+        convert_annotations([annotation], str(tmp_path), overwrite=True)
+    assert _snapshot(images) == before
+
+
 @pytest.mark.parametrize("row, received", [
     ("im0000.jpg,32,24,cat\n", "Received: 4 columns"),
     ("im0000.jpg,32,24,cat,1,2,3,4,5\n", "Received: 9 columns")])
