@@ -135,9 +135,12 @@ def _split_folders(args):
     folders = {name: os.path.isdir(path) for name, path in pairs.items()}
     if not any(folders.values()):
         if not args.annotations:
-            raise CommandError("--split NAME=FILE needs --annotations; "
-                               "without it each --split must be a folder "
-                               "of images with their .xml files")
+            missing = [p for p in pairs.values() if not os.path.exists(p)]
+            raise CommandError(
+                "--split NAME=FILE needs --annotations; without it each "
+                "--split must be a folder of images with their .xml files"
+                + (f" (no such folder: {', '.join(missing)})"
+                   if missing else ""))
         return None
     if not all(folders.values()) or args.annotations:
         raise CommandError(

@@ -127,6 +127,9 @@ def test_folder_splits_images_with_their_xml(tmp_path, capsys):
     assert main(["convert", "--split", f"a={root / 'test'}", "--annotations",
                  str(root / "test"), "--output", str(tmp_path / "o2")]) == 2
     assert "either --annotations" in capsys.readouterr().err
+    assert main(["convert", "--split", f"a={tmp_path / 'nope'}", "--output",
+                 str(tmp_path / "o2")]) == 2
+    assert "no such folder" in capsys.readouterr().err
     # One file name in two split folders.
     (root / "test" / "train0.xml").write_bytes(
         (root / "train" / "train0.xml").read_bytes())
