@@ -19,7 +19,9 @@ def add_arguments(parser):
         "train.py): --experiment, --config_file, --params_override, --mode "
         "(train, eval, train_and_eval, continuous_eval), --model_dir, ... "
         "Experiment with box losses: fasterrcnn_resnetfpn_boxloss; configs "
-        "in model_garden_configs/faster_rcnn/.")
+        "in model_garden_configs/faster_rcnn/, or a TF OD API Faster R-CNN "
+        "pipeline.config as --config_file (imported into "
+        "MODEL_DIR/pipeline_garden.yaml).")
 
 
 def run(args):
@@ -27,8 +29,11 @@ def run(args):
 
     from keras_boxloss.cli.main import CommandError
     from keras_boxloss.model_garden import train
+    from keras_boxloss.model_garden.odapi_config import imported_flags
 
+    # A TF OD API pipeline.config as --config_file is imported first.
+    argv = imported_flags(args.passthrough)
     try:
-        return train.main(["keras-boxloss garden-train", *args.passthrough])
+        return train.main(["keras-boxloss garden-train", *argv])
     except flags.Error as error:
         raise CommandError(str(error)) from None

@@ -1,0 +1,88 @@
+"""A TF OD API Faster R-CNN pipeline.config as a Model Garden experiment
+config: `keras_boxloss.odapi.faster_rcnn` maps it to a plain dict of
+overrides (without Model Garden); here they are applied to
+`fasterrcnn_resnetfpn_boxloss` strictly (a key Model Garden lacks is an
+error) and the result validated, so a mapping error shows before training.
+"""
+
+import os
+
+from official.core import exp_factory
+from official.modeling import hyperparams
+
+from keras_boxloss.model_garden import configs, registry_imports  # noqa: F401
+
+IMPORTED_YAML = "pipeline_garden.yaml"
+
+
+def params_from_overrides(overrides, params_override=""):
+    """The experiment config with `overrides` (nested dict) and then a
+    `--params_override` string applied strictly; validated, unlocked."""
+    params = exp_factory.get_exp_config(configs.EXPERIMENT)
+    params.override(overrides, is_strict=True)
+    if params_override:
+        params = hyperparams.override_params_dict(params, params_override,
+                                                  is_strict=True)
+    configs.check_box_loss_configs(params.task)
+    params.validate()
+    return params
+
+
+def import_pipeline(path, output_dir, overrides=(), echo=print):
+    """Maps the pipeline.config at `path` (with `--set` `overrides` in its
+    own dotted names), checks the result against Model Garden, writes it
+    as `output_dir/pipeline_garden.yaml` (with the mapping as comments) and
+    returns that path. The field accounting goes to `echo`."""
+    from keras_boxloss.odapi import faster_rcnn
+    from keras_boxloss.odapi.accounting import Report
+    from keras_boxloss.odapi.pipeline import load_pipeline
+
+    pipe = load_pipeline(path, overrides)
+    if pipe.kind != "faster_rcnn":
+        raise ValueError(f"Expected a Faster R-CNN pipeline config "
+                         f"(model {{ faster_rcnn {{ }} }}) for Model Garden. "
+                         f"Received: {path} with model {pipe.kind}")
+    report = Report(pipe.source)
+    mapping = faster_rcnn.garden_mapping(pipe.root, pipe.config_dir, report,
+                                         pipe.box_losses)
+    own = ",".join(pipe.own_overrides)
+    params_from_overrides(mapping.overrides, own)
+    text = mapping.to_yaml(f"Model Garden experiment {configs.EXPERIMENT}, "
+                           f"imported from {path}")
+    os.makedirs(output_dir, exist_ok=True)
+    target = os.path.join(output_dir, IMPORTED_YAML)
+    with open(target + ".partial", "w") as file:
+        file.write(text)
+    os.replace(target + ".partial", target)
+    echo(report.format())
+    return target
+
+
+def _flag_value(argv, name):
+    """(index, value) of `--name=value` or `--name value` in argv."""
+    for index, arg in enumerate(argv):
+        if arg.startswith(f"--{name}="):
+            return index, arg.split("=", 1)[1]
+        if arg == f"--{name}" and index + 1 < len(argv):
+            return index, argv[index + 1]
+    return None, None
+
+
+def imported_flags(argv, echo=print):
+    """Model Garden flags with a `--config_file` that is a TF OD API
+    pipeline.config replaced by its import (written to the model_dir)."""
+    from keras_boxloss.odapi.pipeline import is_pipeline_file
+
+    argv = list(argv)
+    index, path = _flag_value(argv, "config_file")
+    if index is None or not is_pipeline_file(path):
+        return argv
+    _, model_dir = _flag_value(argv, "model_dir")
+    if not model_dir:
+        return argv  # Model Garden reports the missing --model_dir
+    target = import_pipeline(path, model_dir, echo=echo)
+    if argv[index] == "--config_file":
+        argv[index + 1] = target
+    else:
+        argv[index] = f"--config_file={target}"
+    return argv
