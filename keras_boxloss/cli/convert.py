@@ -176,11 +176,13 @@ def run(args):
     from keras_boxloss.data.conversion import (convert_annotations,
                                                read_split_folders)
     from keras_boxloss.data.label_map import read_label_map
-    from keras_boxloss.data.output_folder import check_inputs_outside
+    from keras_boxloss.data.output_folder import (check_inputs_outside,
+                                                  check_output_folder)
 
     if args.num_shards < 1:
         raise CommandError(f"--num-shards must be positive, got "
                            f"{args.num_shards}")
+    check_output_folder(args.output, args.overwrite)  # before slow reading
     folders = _split_folders(args)
     if not args.annotations and not folders:
         return _write_generated(args)

@@ -123,8 +123,22 @@ def _move_into_place(temp: str, output: str, old: str) -> None:
     shutil.rmtree(old, ignore_errors=True)  # a leftover is removed later
 
 
-def _entries(folder: str) -> list:
-    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+def check_output_folder(output_dir: str, overwrite: bool = False) -> None:
+    """Refuses a path that is a file, that the record globs cannot name, or
+    a non-empty folder without `overwrite`. `replacing_folder` checks again
+    under its lock; callers may check early, before any slow reading."""
+    check_output_path(output_dir)
+    output = os.path.abspath(os.fspath(output_dir))
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise ValueError(f"Expected an output folder. Received: "
+                         f"output={output_dir!r} is a file")
+    entries = sorted(os.listdir(output)) if os.path.isdir(output) else []
+    if entries and not overwrite:
+        shown = ", ".join(entries[:3]) + (", ..." if entries[3:] else "")
+        raise ValueError(
+            f"Expected a new or empty output folder (overwrite replaces it "
+            f"whole: --overwrite on the command line). Received: "
+            f"output={output_dir!r} holds {len(entries)} entries ({shown})")
 
 
 @contextlib.contextmanager
@@ -144,24 +158,14 @@ def replacing_folder(output_dir: str, overwrite: bool = False
         ValueError: `output_dir` is a file, is not empty without
             `overwrite`, or another process is writing it.
     """
-    check_output_path(output_dir)
+    check_output_folder(output_dir, overwrite=True)
     output = os.path.abspath(os.fspath(output_dir))
-    if os.path.exists(output) and not os.path.isdir(output):
-        raise ValueError(f"Expected an output folder. Received: "
-                         f"output={output_dir!r} is a file")
     os.makedirs(os.path.dirname(output), exist_ok=True)
     lock_path = output + ".lock"
     fd = _lock(lock_path)
     try:
         _clean_leftovers(output)
-        entries = _entries(output)
-        if entries and not overwrite:
-            shown = ", ".join(entries[:3]) + (", ..." if entries[3:] else "")
-            raise ValueError(
-                f"Expected a new or empty output folder (overwrite replaces "
-                f"it whole: --overwrite on the command line). Received: "
-                f"output={output_dir!r} holds {len(entries)} entries "
-                f"({shown})")
+        check_output_folder(output_dir, overwrite)
         token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         temp = f"{output}.tmp-{token}"
         os.mkdir(temp)  # not mkdtemp: its 0700 mode would become output's
