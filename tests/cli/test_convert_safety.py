@@ -232,7 +232,7 @@ def _stop_while_writing(child, out, log_path):
 
 
 def test_second_concurrent_writer_is_refused(tmp_path, capsys):
-    big, big_images = _dataset(tmp_path / "big", 1500)
+    big, big_images = _dataset(tmp_path / "big", 400)
     small, images = _dataset(tmp_path / "small", 4)
     out = tmp_path / "out"
     with open(tmp_path / "child.log", "w") as log:
@@ -247,7 +247,7 @@ def test_second_concurrent_writer_is_refused(tmp_path, capsys):
     assert f"no other process writing {out}" in error
     assert f"held by process {child.pid}" in error
     assert child.returncode == 0, (tmp_path / "child.log").read_text()
-    assert _count(out) == 1500  # the first writer's output, whole
+    assert _count(out) == 400  # the first writer's output, whole
     assert _leftovers(out) == []
 
 
@@ -256,7 +256,7 @@ def test_kill_during_writing_keeps_previous_output(tmp_path):
     out = tmp_path / "out"
     assert _convert(small, images, out) == 0
     before = _snapshot(out)
-    big, big_images = _dataset(tmp_path / "big", 1500)
+    big, big_images = _dataset(tmp_path / "big", 400)
     with open(tmp_path / "child.log", "w") as log:
         child = _start(big, big_images, out, log)
         try:
