@@ -257,10 +257,15 @@ def _manual_step(sub: Section, out, lr: str, warm: str) -> None:
     if steps[0] == 0:  # the step-0 rate applies from the start
         steps, values = steps[1:], values[1:]
     out.put(f"{lr}.type", "stepwise", sub.path)
-    out.put(f"{lr}.stepwise.boundaries", steps, f"{sub.path}.schedule steps")
+    # The OD API switches rate AT a schedule step; Keras's piecewise
+    # constant decay (Model Garden's stepwise) after its boundary.
+    out.put(f"{lr}.stepwise.boundaries", [s - 1 for s in steps],
+            f"{sub.path}.schedule steps - 1 (Model Garden switches after "
+            f"a boundary, the OD API at its step)")
     out.put(f"{lr}.stepwise.values", values, f"{sub.path}."
             "initial_learning_rate and schedule rates")
-    note = f"{lr}.stepwise: boundaries {steps}, values {values}"
+    note = (f"{lr}.stepwise: values {values} from steps "
+            f"{[0] + steps}")
     sub.honoured("schedule", note)
     sub.honoured("initial_learning_rate", note + (
         " (replaced by the step-0 rate, as in the OD API)"

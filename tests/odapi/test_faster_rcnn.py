@@ -111,8 +111,9 @@ def test_pets_model_values_worked_out_from_the_config(pets, tmp_path):
         "trainer.optimizer_config.optimizer.sgd.momentum": 0.9,
         "trainer.optimizer_config.optimizer.sgd.global_clipnorm": 10.0,
         # step 0's rate replaces the initial one, as in the OD API.
+        # Keras switches after a boundary, the OD API at its step.
         "trainer.optimizer_config.learning_rate.stepwise.boundaries":
-            [900000, 1200000],
+            [899999, 1199999],
         "trainer.optimizer_config.learning_rate.stepwise.values":
             [0.0002, 0.00002, 0.000002],
         "runtime.mixed_precision_dtype": "float32",
