@@ -30,6 +30,13 @@ def add_arguments(parser):
     add_data_arguments(parser, "ground truth (default: with --model-dir, "
                                "the run's data.validation and label map; "
                                "else the generated dataset's val split)")
+    parser.add_argument("--config", metavar="YAML|PIPELINE_CONFIG",
+                        help="a detector config or TF OD API pipeline."
+                             "config: its validation records "
+                             "(eval_input_reader) and label map are the "
+                             "defaults of --data and --label-map; with "
+                             "--model-dir its postprocess (post_processing)"
+                             " sets the NMS")
     parser.add_argument("--output", metavar="FILE",
                         help="metrics JSON (default: <predictions>"
                              ".metrics.json)")
@@ -84,15 +91,37 @@ def run(args):
                                                    write_metrics_json)
     from keras_boxloss.evaluation.predictions import load_predictions
 
+    settings = None
+    if args.config:
+        from keras_boxloss.training.config import load_config
+
+        settings = load_config(args.config)
+        if not args.data:
+            if not settings.data.validation:
+                raise ValueError(
+                    f"Expected --data, or validation records in --config "
+                    f"{args.config} (data.validation / eval_input_reader). "
+                    "Received: neither")
+            args.data = settings.data.validation
+        if not args.label_map and settings.data.label_map:
+            args.label_map = settings.data.label_map
     if args.model_dir:
         from keras_boxloss.evaluation.predictions import save_predictions
         from keras_boxloss.training.predict import predict_records
         from keras_boxloss.training.train import load_trained
 
+        from keras_boxloss.training.config import load_config
+
+        # The data first: a run without validation records fails before
+        # its model is built.
+        pattern, label_map = run_data(args, load_config(
+            os.path.join(args.model_dir, "config.yaml")))
         config, model = load_trained(args.model_dir)
-        pattern, label_map = run_data(args, config)
         args.predictions = os.path.join(args.model_dir, "predictions.json")
-        save_predictions(predict_records(model, config, pattern),
+        from keras_boxloss.training.config import nms_kwargs
+
+        save_predictions(predict_records(model, config, pattern,
+                                         **nms_kwargs(settings or config)),
                          args.predictions)
     else:
         pattern, label_map = resolve_data(args, "val")
@@ -110,6 +139,11 @@ def run(args):
     print(f"{len(ground_truth)} images of {pattern}, {len(predictions)} with "
           f"predictions\n")
     print(format_metrics_table(results))
+    outside = results["num_predictions_outside_label_map"]
+    if outside:
+        print(f"\nNote: {outside} predicted boxes have a class the label "
+              f"map lacks (ids {sorted(label_map)}); no class scores them, "
+              f"the mean IoU counts them as misses.")
     print("\n" + format_per_class_table(results))
     print(f"\nWrote {output}")
     if args.visualize > 0:

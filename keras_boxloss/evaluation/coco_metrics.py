@@ -68,12 +68,16 @@ def to_coco(ground_truth, predictions, label_map=None):
     if label_map is None:
         ids = {a["category_id"] for a in gt_annotations + dt_annotations}
         label_map = {i: str(i) for i in sorted(ids)}
-    unknown = sorted({a["category_id"] for a in gt_annotations
-                      + dt_annotations} - set(label_map))
+    unknown = sorted({a["category_id"] for a in gt_annotations}
+                     - set(label_map))
     if unknown:
         raise ValueError(f"Expected classes of the label map "
                          f"{sorted(label_map)}. Received: classes {unknown} "
-                         f"in the ground truth or predictions")
+                         f"in the ground truth")
+    # A model with more class slots than the label map has ids (gaps in
+    # the ids, or num_classes larger) can predict a class that does not
+    # exist: COCOeval scores only the label map's categories, so those
+    # detections count for no class (`evaluate` reports how many).
     shown = display_names(label_map)
     categories = [{"id": int(i), "name": str(shown[i])}
                   for i in sorted(label_map)]

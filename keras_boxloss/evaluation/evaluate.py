@@ -3,6 +3,8 @@ as a dict, a printed table and a JSON file."""
 
 import json
 
+import numpy as np
+
 from keras_boxloss.evaluation.coco_metrics import COCO_METRICS, coco_metrics
 from keras_boxloss.evaluation.localization import localization_metrics
 
@@ -44,6 +46,16 @@ def check_inputs(ground_truth, predictions, label_map=None,
     check_box_order(predictions, dict(zip(keys, ground_truth)), where)
 
 
+def predictions_outside(predictions, label_map):
+    """How many predicted boxes have a class the label map lacks (0 without
+    a label map): they count as false detections of no class."""
+    if label_map is None:
+        return 0
+    known = np.array(sorted(label_map))
+    return int(sum((~np.isin(np.asarray(p["classes"]), known)).sum()
+                   for p in predictions))
+
+
 def evaluate_detections(ground_truth, predictions, label_map=None,
                         iou_threshold=0.5, per_class=False):
     """All metrics of `ground_truth` records against `predictions` (see
@@ -51,7 +63,10 @@ def evaluate_detections(ground_truth, predictions, label_map=None,
 
     Returns:
         A flat dict: the `COCO_METRICS` names, the localisation metrics,
-        `num_images` and `iou_threshold` (of the matched mean IoU); with
+        `num_images`, `num_predictions_outside_label_map` (predicted
+        classes the label map lacks: no COCO category scores them, the
+        mean IoU counts them as misses) and `iou_threshold` (of the
+        matched mean IoU); with
         `per_class`, also `per_class` (see `coco_metrics`).
     """
     ground_truth = list(ground_truth)
@@ -61,6 +76,8 @@ def evaluate_detections(ground_truth, predictions, label_map=None,
     results.update(localization_metrics(ground_truth, predictions,
                                         iou_threshold))
     results["num_images"] = len(ground_truth)
+    results["num_predictions_outside_label_map"] = predictions_outside(
+        predictions, label_map)
     results["iou_threshold"] = iou_threshold
     return results
 

@@ -78,3 +78,25 @@ def test_unknown_image_is_a_one_line_error(data, tmp_path, capsys):
                  str(predictions), "--no-progress"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "source_id='999'" in error
+
+
+def test_model_dir_without_validation_data_is_an_error(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("data: {train: /data/train.record}\n")
+    assert main(["evaluate", "--model-dir", str(run), "--no-progress"]) == 2
+    error = capsys.readouterr().err
+    assert "Expected data.validation in the run's config" in error
+    assert "trained on /data/train.record" in error
+
+
+def test_model_dir_names_a_missing_label_map(tmp_path, capsys):
+    paths = write_generated_dataset(str(tmp_path / "records"),
+                                    splits={"val": 1})
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text(
+        f"data: {{validation: '{paths['val']}', label_map: "
+        f"'{tmp_path / 'gone.pbtxt'}'}}\n")
+    assert main(["evaluate", "--model-dir", str(run), "--no-progress"]) == 2
+    assert "No label map file " in capsys.readouterr().err

@@ -77,7 +77,50 @@ def test_errors():
     truth = [record(1, [BOX], [1])]
     with pytest.raises(ValueError, match="source_id='7', not in the data"):
         coco_metrics(truth, [prediction(7, [BOX], [0.9], [1])])
-    with pytest.raises(ValueError, match=r"Received: classes \[5\]"):
-        coco_metrics(truth, [prediction(1, [BOX], [0.9], [5])], {1: "a"})
+    with pytest.raises(ValueError, match=r"Received: classes \[5\] in the "
+                                         r"ground truth"):
+        coco_metrics([record(1, [BOX], [5])], [], {1: "a"})
     with pytest.raises(ValueError, match="at least one ground-truth box"):
         coco_metrics([record(1, [], [])], [])
+
+
+def test_predicted_class_outside_the_label_map_scores_for_no_class():
+    from keras_boxloss.evaluation.evaluate import evaluate_detections
+
+    # The exact box twice: class 1 at score 0.5, class 5 (a slot of the
+    # model the label map does not name) at 0.9. Class 1's AP is 1: the
+    # higher-scored class-5 box is no false positive of class 1. The paper's
+    # mean IoU counts every box: (1 + 0) / 2.
+    truth = [record(1, [BOX], [1])]
+    results = evaluate_detections(
+        truth, [prediction(1, [BOX, BOX], [0.5, 0.9], [1, 5])], {1: "1"})
+    assert results["AP"] == pytest.approx(1.0)
+    assert results["num_predictions_outside_label_map"] == 1
+    assert results["mean_iou_every_prediction"] == pytest.approx(0.5)
+
+
+def test_image_ids_are_made_from_keys_in_ground_truth_order():
+    from keras_boxloss.evaluation.coco_metrics import to_coco
+
+    truth = [record("b.jpg", [BOX], [1]), record("a.jpg", [BOX], [1])]
+    gt, dt = to_coco(truth, [prediction("a.jpg", [BOX], [0.9], [1])])
+    assert [(i["id"], i["file_name"]) for i in gt["images"]] == [
+        (1, "b.jpg"), (2, "a.jpg")]
+    assert [a["image_id"] for a in dt["annotations"]] == [2]
+
+
+def test_per_class_rows_use_display_names():
+    from keras_boxloss.data.label_map import LabelMap
+
+    truth = [record(1, [BOX], [1]), record(2, [BOX], [3])]
+    metrics = coco_metrics(truth, [prediction(1, [BOX], [0.9], [1])],
+                           LabelMap({1: "1", 2: "2", 3: "3"},
+                                    {1: "Apple", 2: "Banana"}),
+                           per_class=True)
+    assert metrics["per_class"] == [
+        {"id": 1, "name": "Apple", "AP": pytest.approx(1.0),
+         "AP50": pytest.approx(1.0), "num_ground_truth": 1},
+        {"id": 2, "name": "Banana", "AP": -1.0, "AP50": -1.0,
+         "num_ground_truth": 0},
+        {"id": 3, "name": "3", "AP": 0.0, "AP50": 0.0,
+         "num_ground_truth": 1}]
