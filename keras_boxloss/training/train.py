@@ -83,6 +83,18 @@ def resolve_data(config):
     return paths["train"], config.data.validation or paths["val"]
 
 
+def check_labels(config, pattern):
+    """Every box's class/label in the run's label map (`data.label_map`,
+    else `label_map.pbtxt` beside the records) and its class/text, where
+    the records have one, naming that label there: a `ValueError` naming
+    file, record and object otherwise (`records.scan_labels`)."""
+    from keras_boxloss.data.label_map import find_label_map
+    from keras_boxloss.data.records import scan_labels
+
+    label_map, path = find_label_map(pattern, config.data.label_map)
+    return scan_labels(pattern, label_map, f"the label map {path}")
+
+
 def make_inputs(config, pattern, training, skip_batches=0):
     from keras_boxloss.data.pipeline import make_dataset
 
@@ -135,6 +147,7 @@ def train(config, model_dir, verbose=1, callbacks=(), overwrite=False):
         model.load_weights(model_dir / WEIGHTS)
         return model, None
     run_state.check_training_data(config)
+    check_labels(config, resolve_data(config)[0])  # before anything is written
     run_state.apply_plan(plan, config)  # every check passed: write now
     keras.utils.set_random_seed(config.trainer.seed)
     train_pattern, _ = resolve_data(config)
