@@ -2,13 +2,17 @@
 seeds, the winner of each metric and whether its lead exceeds seed noise.
 
 Seed noise: runs with the same seed share initial weights and data order,
-so losses are compared seed by seed. The winner's lead over another loss
-exceeds the noise when a paired t-test on the per-seed differences rejects
-"no difference" at the two-sided 5% level (t > t_0.975(n - 1)); with one
-seed there is no noise estimate and the question stays open (None).
+so losses are compared seed by seed: a paired t-test on the per-seed
+differences (`scipy.stats.ttest_rel`), with its exact two-sided p-value and
+the 95% confidence interval of the mean difference. The lead exceeds the
+noise when p < 0.05, judged from `MIN_SEEDS` common seeds up: one seed has
+no noise estimate, and two give a test with one degree of freedom, whose
+noise estimate is the gap between two differences (small by chance, and t
+is large), so the question stays open (None) below three.
 """
 
 import math
+import warnings
 
 # (metrics key, the paper's name); Table 2 is the localisation metric.
 TABLE2 = (("mean_iou_every_prediction", "mean IoU"),)
@@ -18,15 +22,8 @@ EXTRA = (("mean_iou_matched_detections", "matched IoU"),)
 TABLE3 = (("AP50", "mAP@.5"), ("AP75", "mAP@.75"), ("AP", "mAP@[.5:.95]"),
           ("AR1", "AR@1"), ("AR10", "AR@10"))
 METRICS = TABLE2 + EXTRA + TABLE3
-# Two-sided 5% critical values of Student's t by degrees of freedom; a df
-# between entries uses the smaller df's value (conservative).
-T_CRITICAL = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571,
-              6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
-              15: 2.131, 20: 2.086, 30: 2.042, 60: 2.000, 120: 1.980}
-
-
-def t_critical(df):
-    return T_CRITICAL[max(k for k in T_CRITICAL if k <= df)]
+LEVEL = 0.05  # two-sided
+MIN_SEEDS = 3  # fewest common seeds that give a verdict
 
 
 def mean_std(values):
@@ -38,19 +35,45 @@ def mean_std(values):
 
 
 def paired_test(a, b):
-    """`(mean difference, t, exceeds noise)` of per-seed values `a` - `b`
-    (dicts seed -> value, compared on their common seeds)."""
+    """The paired t-test of per-seed values `a` - `b` (dicts seed -> value,
+    compared on their common seeds).
+
+    Returns:
+        `{"lead", "n", "t", "p", "ci", "exceeds_noise"}`: the mean
+        difference, the common seeds, Student's t, its two-sided p-value,
+        the 95% confidence interval `[low, high]` of the mean difference
+        (mean +- t_0.975(n - 1) * sd / sqrt(n)), and p < 0.05 (None below
+        `MIN_SEEDS` seeds). `t`, `p` and `ci` are None below two seeds.
+    """
     seeds = sorted(set(a) & set(b))
     differences = [a[s] - b[s] for s in seeds]
+    n = len(differences)
+    result = {"lead": None, "n": n, "t": None, "p": None, "ci": None,
+              "exceeds_noise": None}
     if not differences:
-        return None, None, None
+        return result
     mean, std = mean_std(differences)
-    if len(differences) < 2:
-        return mean, None, None
-    if std == 0.0:
-        return mean, math.inf if mean else 0.0, mean != 0.0
-    t = mean / (std / math.sqrt(len(differences)))
-    return mean, t, abs(t) > t_critical(len(differences) - 1)
+    result["lead"] = mean
+    if n < 2:
+        return result
+    if std == 0.0:  # scipy returns nan here; a constant lead is certain
+        t, p, ci = (math.inf if mean else 0.0), float(mean == 0.0), \
+            [mean, mean]
+    else:
+        from scipy import stats
+
+        with warnings.catch_warnings():
+            # near-equal differences: scipy warns, the large t is right
+            warnings.simplefilter("ignore", RuntimeWarning)
+            test = stats.ttest_rel([a[s] for s in seeds],
+                                   [b[s] for s in seeds])
+            interval = test.confidence_interval(1 - LEVEL)
+        t, p = float(test.statistic), float(test.pvalue)
+        ci = [float(interval.low), float(interval.high)]
+    result.update(t=t, p=p, ci=ci)
+    if n >= MIN_SEEDS:
+        result["exceeds_noise"] = p < LEVEL
+    return result
 
 
 def summarize(results, losses):
@@ -58,10 +81,10 @@ def summarize(results, losses):
 
     Returns:
         `{"metrics": {key: {loss: {"mean", "std", "n", "by_seed"}}},
-        "winners": {key: {"loss", "runner_up", "lead", "t",
+        "winners": {key: {"loss", "runner_up", "lead", "n", "t", "p", "ci",
         "exceeds_noise", "versus"}}}`: `loss` the best mean (None on a tie
-        with the runner-up), `versus` its paired test against every other
-        loss.
+        with the runner-up), the rest its `paired_test` against the
+        runner-up, and `versus` that test against every other loss.
     """
     table = {}
     for key, _ in METRICS:
@@ -79,22 +102,28 @@ def summarize(results, losses):
             continue
         ranked = sorted(rows, key=lambda loss: -rows[loss]["mean"])
         best = ranked[0]
-        versus = {}
-        for other in ranked[1:]:
-            lead, t, exceeds = paired_test(rows[best]["by_seed"],
-                                           rows[other]["by_seed"])
-            versus[other] = {"lead": lead, "t": t, "exceeds_noise": exceeds}
-        runner_up = versus[ranked[1]]
+        versus = {other: paired_test(rows[best]["by_seed"],
+                                     rows[other]["by_seed"])
+                  for other in ranked[1:]}
         tie = rows[best]["mean"] == rows[ranked[1]]["mean"]
-        winners[key] = {"loss": None if tie else best, "runner_up": ranked[1],
-                        "lead": runner_up["lead"], "t": runner_up["t"],
-                        "exceeds_noise": runner_up["exceeds_noise"],
+        winners[key] = {"loss": None if tie else best,
+                        "runner_up": ranked[1], **versus[ranked[1]],
                         "versus": versus}
     return {"metrics": table, "winners": winners}
 
 
-def _noise_word(exceeds):
-    return {True: "yes", False: "no", None: "n/a (1 seed)"}[exceeds]
+def _noise_word(test):
+    if test["exceeds_noise"] is not None:
+        return "yes" if test["exceeds_noise"] else "no"
+    if test["n"] < 2:
+        return f"n/a ({test['n']} seed)"
+    return f"undecided ({test['n']} seeds)"
+
+
+def _p_value(p):
+    if p is None:
+        return "-"
+    return f"{p:.3f}" if p >= 0.001 else "< 0.001"
 
 
 def format_markdown(summary, losses, title=None):
@@ -125,17 +154,31 @@ def format_markdown(summary, losses, title=None):
             cells.append(cell)
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"Mean ± std over {seeds} seed(s). Winner's lead over the "
-                  f"runner-up, and whether it exceeds seed noise (paired "
-                  f"t-test over seeds, 5%):", ""]
-    lines += ["| metric | winner | runner-up | lead | t | exceeds noise |",
-              "|---|---|---|---|---|---|"]
+                  f"runner-up (mean per-seed difference, its 95% confidence "
+                  f"interval), and whether it exceeds seed noise (paired "
+                  f"t-test over seeds, two-sided p < {LEVEL}; no verdict "
+                  f"below {MIN_SEEDS} seeds):", ""]
+    lines += ["| metric | winner | runner-up | lead | 95% CI | t | p | "
+              "exceeds noise |", "|---|---|---|---|---|---|---|---|"]
+    undecided = False
     for key, name in METRICS:
         w = winners.get(key)
         if not w:
             continue
         t = "-" if w["t"] is None else f"{w['t']:.2f}"
         lead = "-" if w["lead"] is None else f"{w['lead']:+.3f}"
+        ci = "-" if w["ci"] is None else \
+            f"[{w['ci'][0]:+.3f}, {w['ci'][1]:+.3f}]"
         best = w["loss"] or "tie"
+        undecided |= w["n"] == 2
         lines.append(f"| {name} | {best} | {w['runner_up']} | {lead} | "
-                     f"{t} | {_noise_word(w['exceeds_noise'])} |")
+                     f"{ci} | {t} | {_p_value(w['p'])} | "
+                     f"{_noise_word(w)} |")
+    if undecided:
+        lines += ["", "Two seeds give no verdict: their paired t-test has "
+                      "one degree of freedom, its noise estimate the gap "
+                      "between two per-seed differences, which can be small "
+                      "by chance (t is then large); a verdict would rest on "
+                      "that one gap. Run 3 or more seeds (`--seeds 3`) for "
+                      "one."]
     return "\n".join(lines) + "\n"
