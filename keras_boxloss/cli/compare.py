@@ -21,10 +21,12 @@ def add_arguments(parser):
     from keras_boxloss.cli.options import add_progress_argument
 
     parser.add_argument(
-        "--config", metavar="YAML",
+        "--config", metavar="YAML|PIPELINE_CONFIG",
         help="detector config: an SSD/YOLOv1 config (model_garden_configs/"
-             "ssd, yolo) or a Model Garden Faster R-CNN experiment "
-             "(model_garden_configs/faster_rcnn) (default: a small SSD on "
+             "ssd, yolo), a Model Garden Faster R-CNN experiment "
+             "(model_garden_configs/faster_rcnn) or a TF OD API "
+             "pipeline.config (SSD or Faster R-CNN; imported to "
+             "OUT/imported_config.yaml) (default: a small SSD on "
              "the generated shapes dataset)")
     parser.add_argument("--losses", default=DEFAULT_LOSSES, metavar="A,B",
                         help=f"box losses to compare (default: "
@@ -75,6 +77,36 @@ def _config_data(config):
     return None, None
 
 
+def _import_pipeline(path, overrides, out):
+    """A pipeline.config -> `OUT/imported_config.yaml` (the `--set`
+    overrides, in the pipeline's dotted names or ours, applied there), so
+    every run reads one project config. Returns `(yaml path, [])`."""
+    import os
+
+    from keras_boxloss.odapi.convert import (import_pipeline, print_report,
+                                             write_yaml)
+
+    imported = import_pipeline(path, overrides)
+    if imported.kind == "ssd":  # it must load before any run starts
+        from keras_boxloss.odapi.convert import load_detector_config
+
+        load_detector_config(path, overrides, quiet=True)
+    print_report(imported.report)
+    from keras_boxloss.cli.main import CommandError
+    from keras_boxloss.odapi.convert import imported_yaml
+
+    target = os.path.join(out, "imported_config.yaml")
+    if os.path.exists(target):
+        with open(target, encoding="utf-8") as file:
+            if file.read() != imported_yaml(imported):
+                raise CommandError(
+                    f"{out} holds a comparison imported from a different "
+                    f"config or --set ({target}); use another --out")
+    write_yaml(imported, target, overwrite=True)
+    print(f"Imported {path} as {target}")
+    return target, []
+
+
 def run(args):
     import os
 
@@ -88,13 +120,18 @@ def run(args):
     if args.steps is not None and args.steps < 1:
         raise CommandError(f"--steps must be positive, got {args.steps}")
     losses, seeds = parse_losses(args.losses), parse_seeds(args.seeds)
+    name = os.path.splitext(os.path.basename(config))[0]
+    out = args.out or os.path.join("runs", f"compare-{name}")
+    overrides = args.overrides
+    from keras_boxloss.odapi.pipeline import is_pipeline_file
+
+    if is_pipeline_file(config):  # a TF OD API pipeline.config, by content
+        config, overrides = _import_pipeline(config, overrides, out)
     data, eval_data = args.data, args.eval_data
     if not data:
         data, eval_data = _config_data(config)
-    name = os.path.splitext(os.path.basename(config))[0]
-    out = args.out or os.path.join("runs", f"compare-{name}")
     compare(config, losses, seeds, out, data=data, eval_data=eval_data,
-            overrides=args.overrides, steps=args.steps,
+            overrides=overrides, steps=args.steps,
             curve_every=args.curve_every, progress=args.progress,
             cache_dir=args.cache_dir, images_dir=args.images)
     return 0

@@ -22,11 +22,17 @@ def add_arguments(parser):
                              "uint8 input at the model's size")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a non-empty existing output")
-    parser.add_argument("--score-threshold", type=float, default=0.01,
+    parser.add_argument("--config", metavar="YAML|PIPELINE_CONFIG",
+                        help="take the NMS settings (postprocess; a "
+                             "pipeline.config's post_processing) from this "
+                             "config, whose model section must match the "
+                             "trained one (default: the run's own config)")
+    parser.add_argument("--score-threshold", type=float, default=None,
                         help="least score of a returned detection "
-                             "(default: 0.01)")
-    parser.add_argument("--max-detections", type=int, default=100,
-                        help="detections per image (default: 100)")
+                             "(default: the config's postprocess, 0.01)")
+    parser.add_argument("--max-detections", type=int, default=None,
+                        help="detections per image (default: the config's "
+                             "postprocess, 100)")
 
 
 def run(args):
@@ -34,9 +40,24 @@ def run(args):
                                                export_tflite)
     from keras_boxloss.training.train import load_trained
 
+    from keras_boxloss.training.config import load_config, nms_kwargs
+
     config, model = load_trained(args.model_dir)
-    nms = dict(score_threshold=args.score_threshold,
-               max_detections=args.max_detections)
+    settings = config
+    if args.config:
+        settings = load_config(args.config)
+        if settings.model != config.model or settings.detector != (
+                config.detector):
+            raise ValueError(
+                f"Expected --config {args.config} to describe the trained "
+                f"detector. Received: its model section differs from "
+                f"{args.model_dir}'s (detector {settings.detector!r}, "
+                f"model {settings.model})")
+    nms = nms_kwargs(settings)
+    if args.score_threshold is not None:
+        nms["score_threshold"] = args.score_threshold
+    if args.max_detections is not None:
+        nms["max_detections"] = args.max_detections
     if args.format == "tflite":
         if config.detector != "ssd":
             raise ValueError("Expected an SSD run for --format tflite. "

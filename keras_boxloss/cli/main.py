@@ -22,6 +22,9 @@ COMMANDS = {
     "convert": ("keras_boxloss.cli.convert",
                 "convert VOC XML, CSV or COCO JSON annotations to TFRecords "
                 "with a label map, reporting every data defect"),
+    "import-config": ("keras_boxloss.cli.import_config",
+                      "convert a TF Object Detection API pipeline.config "
+                      "to the project's YAML, the mapping as comments"),
     "train": ("keras_boxloss.cli.train",
               "train a detector (SSD, YOLOv1) from a config file, with "
               "checkpoints and resume"),

@@ -9,9 +9,13 @@ the differing keys; `--overwrite` removes the old run and starts again.
 
 
 def add_arguments(parser):
-    parser.add_argument("--config", required=True, metavar="YAML",
+    parser.add_argument("--config", required=True,
+                        metavar="YAML|PIPELINE_CONFIG",
                         help="detector config, e.g. "
-                             "model_garden_configs/ssd/ssd_tiny_generated.yaml")
+                             "model_garden_configs/ssd/ssd_tiny_generated.yaml"
+                             ", or a TF OD API SSD pipeline.config (read by "
+                             "its content; --set then takes its dotted "
+                             "names, e.g. train_config.batch_size=8)")
     parser.add_argument("--model-dir", required=True, metavar="DIR",
                         help="where checkpoints, TensorBoard logs and the "
                              "resolved config go; an interrupted run there "

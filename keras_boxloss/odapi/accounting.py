@@ -128,10 +128,12 @@ class Report:
 class Section:
     """A message of the tree at a dotted `path`, with marks into a Report."""
 
-    def __init__(self, message: Message | None, path: str, report: Report):
+    def __init__(self, message: Message | None, path: str, report: Report,
+                 field: Field | None = None):
         self.message = message
         self.path = path
         self.report = report
+        self.field = field  # this message's field in its parent, if any
 
     def __bool__(self) -> bool:
         return self.message is not None
@@ -183,16 +185,19 @@ class Section:
             raise ValueError(
                 f"{self.where(name)}: Expected `{self._path(name)}` to be a "
                 f"message {{ ... }}. Received: {value!r}")
-        return Section(value, self._path(name), self.report)
+        found = self._fields(name)
+        return Section(value, self._path(name), self.report,
+                       found[0] if found else None)
 
     def subs(self, name: str) -> list["Section"]:
         """Every occurrence of a repeated message field."""
-        return [Section(f.value, self._path(name), self.report)
+        return [Section(f.value, self._path(name), self.report, f)
                 for f in self._fields(name) if isinstance(f.value, Message)]
 
-    def oneof(self) -> tuple[str, "Section"] | tuple[None, "Section"]:
-        """The single set field of a oneof wrapper (e.g. `image_resizer`)."""
-        names = self.names()
+    def oneof(self, choices=None) -> tuple[str | None, "Section"]:
+        """The single set field of a oneof (e.g. `image_resizer`'s); with
+        `choices`, only those names count (a message with other fields)."""
+        names = [n for n in self.names() if choices is None or n in choices]
         if not names:
             return None, Section(None, self.path, self.report)
         if len(names) > 1:
@@ -218,8 +223,11 @@ class Section:
         """Marks this message as a whole (its field in the parent)."""
         if self.message is None:
             return
-        self.report.entries.append(
-            Entry(self.path, self.message.line, status, note))
+        if self.field is not None:
+            self.report.mark(self.path, self.field, status, note)
+        else:
+            self.report.mark(self.path, None, status, note,
+                             line=self.message.line)
         # The message's fields are covered: mark them so finish skips them.
         for f in self.message.fields:
             self.report._marked.add(id(f))

@@ -36,6 +36,7 @@ class Pipeline:
     config_dir: Path | None
     box_losses: dict[str, str] = dataclass_field(default_factory=dict)
     own_overrides: list[str] = dataclass_field(default_factory=list)
+    removed: list[tuple[str, int]] = dataclass_field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -183,8 +184,10 @@ def _apply_override(pipe: Pipeline, item: str) -> None:
     name = parts[-1]
     index = next((i for i, f in enumerate(parent.fields) if f.name == name),
                  len(parent.fields))
+    removed = [f for f in parent.fields if f.name == name]
     parent.fields[:] = [f for f in parent.fields if f.name != name]
     if value == "":
+        pipe.removed += [(key, f.line) for f in removed]
         return
     try:
         parsed = parse(f"{name}: {value}", source=f"--set {key}")

@@ -43,6 +43,8 @@ class LossConfig:
     neg_pos_ratio: float = 3.0
     min_negatives_per_image: int = 0
     alpha: float = 1.0
+    focal_alpha: float = 0.25         # sigmoid_focal's alpha
+    focal_gamma: float = 2.0          # sigmoid_focal's gamma
     matched_threshold: float = 0.5
     unmatched_threshold: float = 0.5
     lambda_coord: float = 5.0         # yolo_v1
@@ -71,6 +73,22 @@ class OptimizerConfig:
     momentum: float = 0.9
     rho: float = 0.9
     epsilon: float = 1e-7
+    # "" = constant, or exponential (staircase) when decay_rate != 1 (as
+    # before); exponential (with staircase, burn-in = warmup_*, floor),
+    # manual_step, cosine: the TF OD API's (keras_boxloss.training.schedules)
+    schedule: str = ""
+    staircase: bool = True            # exponential
+    boundaries: typing.List[int] = dataclasses.field(
+        default_factory=list)         # manual_step: steps where the rate
+    rates: typing.List[float] = dataclasses.field(
+        default_factory=list)         # ... changes to these
+    total_steps: int = 0              # cosine
+    hold_base_rate_steps: int = 0     # cosine
+    warmup_steps: int = 0             # cosine: linear warmup from
+    warmup_learning_rate: float = 0.0  # this; exponential: burn-in rate
+    warmup: bool = False              # manual_step: linear to rates[0]
+    min_learning_rate: float = 0.0    # exponential: the floor
+    global_clipnorm: float = 0.0      # 0 = no gradient clipping
 
 
 @dataclasses.dataclass
@@ -80,6 +98,18 @@ class TrainerConfig:
     jit_compile: bool = True
     seed: int = 0
     distribution: str = "default"     # default | mirrored | multi_worker_mirrored
+    # Keras weights of this same detector (a `.weights.h5`, or a train
+    # output folder) to start from; "" = from scratch
+    fine_tune_checkpoint: str = ""
+
+
+@dataclasses.dataclass
+class PostprocessConfig:
+    """Detections (predict, evaluate, export): per-class NMS."""
+    score_threshold: float = 0.01
+    iou_threshold: float = 0.6
+    max_detections_per_class: int = 100
+    max_total_detections: int = 100
 
 
 @dataclasses.dataclass
@@ -91,6 +121,8 @@ class DetectorConfig:
     optimizer: OptimizerConfig = dataclasses.field(
         default_factory=OptimizerConfig)
     trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
+    postprocess: PostprocessConfig = dataclasses.field(
+        default_factory=PostprocessConfig)
 
 
 def _coerce(value, kind, where):
@@ -153,16 +185,26 @@ def _set_dotted(values, key, text):
 def load_config(path=None, overrides=()):
     """Reads a detector config: defaults, then the YAML file, then `overrides`
     (`"trainer.steps=100"`). Raises `ValueError` naming a bad key or value
-    and the file."""
+    and the file. A TF OD API pipeline.config (recognised by its content)
+    is converted (`keras_boxloss.odapi.convert`), its overrides in the
+    config's own dotted names."""
     import yaml
 
     values = {}
     if path is not None:
         path = Path(path)
         try:
-            values = yaml.safe_load(path.read_text()) or {}
+            text = path.read_text()
         except FileNotFoundError:
             raise ValueError(f"Config file not found: {path}") from None
+        from keras_boxloss.odapi.pipeline import is_pipeline_text
+
+        if is_pipeline_text(text):  # a TF OD API pipeline.config, by content
+            from keras_boxloss.odapi.convert import load_detector_config
+
+            return load_detector_config(path, overrides)
+        try:
+            values = yaml.safe_load(text) or {}
         except yaml.YAMLError as error:
             raise ValueError(f"{path}: not valid YAML: {error}") from None
         if not isinstance(values, dict):
@@ -197,6 +239,8 @@ def _check(config, path):
         ("data.resize_mode", config.data.resize_mode, ("fixed", "pad")),
         ("optimizer.type", config.optimizer.type,
          ("adam", "rmsprop", "sgd")),
+        ("optimizer.schedule", config.optimizer.schedule,
+         ("", "exponential", "manual_step", "cosine")),
         ("trainer.distribution", config.trainer.distribution,
          ("default", "mirrored", "multi_worker_mirrored")),
     ]
@@ -222,6 +266,14 @@ def check_config(config, path=None):
     _check(config, path)
 
 
+def nms_kwargs(config):
+    """`training.predict.non_max_suppression`'s arguments from the config's
+    `postprocess` section."""
+    p = config.postprocess
+    return {"score_threshold": p.score_threshold,
+            "iou_threshold": p.iou_threshold,
+            "max_per_class": p.max_detections_per_class,
+            "max_detections": p.max_total_detections}
 
 
 def config_to_dict(config):

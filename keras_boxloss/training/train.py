@@ -44,7 +44,7 @@ def build_model(config):
         "reduce_boxes_in_lowest_layer": m.reduce_boxes_in_lowest_layer,
         "interpolated_scale_aspect_ratio": m.interpolated_scale_aspect_ratio,
     }
-    return SSD(
+    model = SSD(
         m.num_classes, image_size=m.image_size, backbone=m.backbone,
         backbone_alpha=m.backbone_alpha, num_layers=m.num_layers,
         box_loss=get_box_loss(loss.box_loss or "huber",
@@ -56,21 +56,70 @@ def build_model(config):
         unmatched_threshold=loss.unmatched_threshold,
         anchor_kwargs=anchor_kwargs,
         backbone_weights=m.backbone_weights or None)
+    # SSD's constructor takes no focal parameters; MultiBox reads them when
+    # the loss is traced, so setting them here is enough.
+    model.multibox.focal_alpha = loss.focal_alpha
+    model.multibox.focal_gamma = loss.focal_gamma
+    return model
+
+
+def load_fine_tune_checkpoint(model, config):
+    """Starts `model` from `trainer.fine_tune_checkpoint`: Keras weights of
+    this same detector (a `.weights.h5` file, or a `train` output folder).
+    A missing file or mismatched weights are errors naming the field."""
+    path = Path(config.trainer.fine_tune_checkpoint)
+    if path.is_dir():
+        path = path / WEIGHTS
+    if not path.is_file():
+        raise ValueError(
+            "Expected trainer.fine_tune_checkpoint to be a Keras weights "
+            "file of this detector (.weights.h5) or a train output folder. "
+            f"Received: fine_tune_checkpoint={str(path)!r}, which does not "
+            "exist")
+    try:
+        model.load_weights(path)
+    except ValueError as error:
+        raise ValueError(
+            "Expected trainer.fine_tune_checkpoint to hold the weights of "
+            "the same detector (backbone, layers, num_classes). Received: "
+            f"fine_tune_checkpoint={str(path)!r}: {error}") from None
+
+
+def build_learning_rate(o):
+    """The learning rate or schedule of an `OptimizerConfig`."""
+    from keras_boxloss.training import schedules
+
+    if o.schedule == "manual_step":
+        return schedules.ManualStep(o.learning_rate, o.boundaries, o.rates,
+                                    o.warmup)
+    if o.schedule == "cosine":
+        return schedules.CosineWithWarmup(
+            o.learning_rate, o.total_steps, o.warmup_learning_rate,
+            o.warmup_steps, o.hold_base_rate_steps)
+    if o.schedule == "exponential":
+        return schedules.ExponentialWithBurnin(
+            o.learning_rate, o.decay_steps, o.decay_rate, o.staircase,
+            o.warmup_learning_rate, o.warmup_steps, o.min_learning_rate)
+    if o.decay_rate != 1.0:
+        return keras.optimizers.schedules.ExponentialDecay(
+            o.learning_rate, o.decay_steps, o.decay_rate, staircase=True)
+    return o.learning_rate
 
 
 def build_optimizer(config):
     o = config.optimizer
-    learning_rate = o.learning_rate
-    if o.decay_rate != 1.0:
-        learning_rate = keras.optimizers.schedules.ExponentialDecay(
-            o.learning_rate, o.decay_steps, o.decay_rate, staircase=True)
+    learning_rate = build_learning_rate(o)
+    # Clipping by the global norm, as the TF OD API's
+    # gradient_clipping_by_norm (tf.clip_by_global_norm).
+    clip = {"global_clipnorm": o.global_clipnorm} if o.global_clipnorm else {}
     if o.type == "rmsprop":  # the TF OD API's RMSProp: rho = its "decay"
         return keras.optimizers.RMSprop(learning_rate, rho=o.rho,
                                         momentum=o.momentum,
-                                        epsilon=o.epsilon)
+                                        epsilon=o.epsilon, **clip)
     if o.type == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=o.momentum)
-    return keras.optimizers.Adam(learning_rate, epsilon=o.epsilon)
+        return keras.optimizers.SGD(learning_rate, momentum=o.momentum,
+                                    **clip)
+    return keras.optimizers.Adam(learning_rate, epsilon=o.epsilon, **clip)
 
 
 def resolve_data(config):
@@ -154,6 +203,8 @@ def train(config, model_dir, verbose=1, callbacks=(), overwrite=False):
     per_epoch = config.trainer.steps_per_epoch
     with distribution_scope(config.trainer.distribution):
         model = build_model(config)
+        if config.trainer.fine_tune_checkpoint:  # a resume overwrites it
+            load_fine_tune_checkpoint(model, config)
         model.compile(optimizer=build_optimizer(config),
                       jit_compile=config.trainer.jit_compile)
         if plan.from_final:  # a finished run continued: weights + optimizer

@@ -1,0 +1,217 @@
+"""A TF OD API pipeline.config -> the project's config.
+
+- `import_pipeline(path, overrides)`: parse, apply `--set`, check names and
+  placeholders, map (`model.ssd` here, `model.faster_rcnn` in
+  odapi/faster_rcnn.py), account for every field. Returns `Imported`.
+- `load_detector_config(path, overrides)`: the `DetectorConfig` of an SSD
+  pipeline (what `training.config.load_config` returns for one), printing
+  the approximated and unsupported fields.
+- `imported_yaml(imported)`: the equivalent project YAML, the mapping as
+  comments; `write_yaml(imported, output, overwrite)` writes it atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field as dataclass_field
+from pathlib import Path
+
+from keras_boxloss.odapi.accounting import (APPROXIMATED, HONOURED,
+                                            NOT_SUPPORTED, Report)
+from keras_boxloss.odapi.pipeline import Pipeline, load_pipeline
+from keras_boxloss.odapi.ssd import Target, map_ssd
+
+
+@dataclass
+class Imported:
+    kind: str                 # "ssd" | "faster_rcnn"
+    values: dict              # ours (ssd) / Model Garden overrides (frcnn)
+    report: Report
+    pipeline: Pipeline
+    origins: dict = dataclass_field(default_factory=dict)
+    yaml_text: str = ""       # faster_rcnn: odapi/faster_rcnn.py's YAML
+
+
+def import_pipeline(path, overrides=()) -> Imported:
+    pipe = load_pipeline(path, overrides)
+    report = Report(pipe.source)
+    for key, line in pipe.removed:
+        report.mark(key, None, HONOURED, f"removed by --set {key}= (was "
+                    f"line {line})" if line else f"removed by --set {key}=",
+                    line=line)
+    kind = pipe.kind
+    if kind == "ssd":
+        from keras_boxloss.odapi.train_config import (map_input_readers,
+                                                      map_train_config)
+
+        target = Target()
+        map_ssd(pipe, report, target)
+        map_train_config(pipe, report, target)
+        map_input_readers(pipe, report, target)
+        report.finish(pipe.root)
+        _apply_own(target.values, pipe.own_overrides, target.origins)
+        return Imported(kind, target.values, report, pipe, target.origins)
+    if kind == "faster_rcnn":
+        try:
+            from keras_boxloss.odapi import faster_rcnn
+        except ImportError as error:
+            raise ValueError(
+                f"{pipe.source}: Expected the Faster R-CNN mapping "
+                f"(keras_boxloss.odapi.faster_rcnn) to import. Received: "
+                f"{error}") from None
+        values = faster_rcnn.to_garden_overrides(
+            pipe.root, pipe.config_dir, report, box_losses=pipe.box_losses)
+        _apply_own(values, pipe.own_overrides, {})
+        text = ""
+        if not pipe.own_overrides:
+            text = faster_rcnn.to_garden_yaml(
+                pipe.root, pipe.config_dir, Report(pipe.source),
+                box_losses=pipe.box_losses)
+        return Imported(kind, values, report, pipe, {}, text)
+    raise ValueError(f"{pipe.source}: Expected model.ssd or model.faster_rcnn"
+                     f" (the architectures keras-boxloss maps). Received: "
+                     f"model.{kind}")
+
+
+def _apply_own(values: dict, overrides: list[str], origins: dict) -> None:
+    """Our own dotted keys (`trainer.steps_per_epoch=10`) on the result."""
+    import yaml
+
+    for item in overrides:
+        key, _, text = item.partition("=")
+        node = values
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"Expected --set {key} to name a field. "
+                                 f"Received: --set {item}")
+        node[parts[-1]] = yaml.safe_load(text) if text else ""
+        origins.setdefault(key, []).append(f"--set {item}")
+
+
+def print_report(report: Report, file=None) -> None:
+    """The approximated and unsupported fields, one line each, and a count."""
+    file = file or sys.stdout
+    counts = report.counts()
+    print(f"Imported {report.source}: {counts[HONOURED]} fields honoured, "
+          f"{counts[APPROXIMATED]} approximated, {counts[NOT_SUPPORTED]} not "
+          "supported:", file=file)
+    for entry in sorted(report.entries, key=lambda e: e.line):
+        if entry.status != HONOURED:
+            where = f"line {entry.line}" if entry.line else "--set"
+            print(f"  {where}: {entry.path}: {entry.status}: {entry.note}",
+                  file=file)
+
+
+def load_detector_config(path, overrides=(), quiet: bool = False):
+    """The `DetectorConfig` of an SSD pipeline.config (see the module
+    docstring); a Faster R-CNN one is an error pointing at garden-train."""
+    from keras_boxloss.training import config as config_module
+
+    kind = load_pipeline(path, overrides, check_paths=False).kind
+    if kind != "ssd":
+        raise ValueError(
+            f"{path}: Expected an SSD pipeline config here (our Keras "
+            f"detectors). Received: model.{kind}: a Faster R-CNN "
+            f"runs in Model Garden: `keras-boxloss import-config {path} "
+            "--output frcnn.yaml`, then `keras-boxloss garden-train "
+            "--experiment=fasterrcnn_resnetfpn_boxloss --config_file="
+            "frcnn.yaml --model_dir=DIR`, or `keras-boxloss compare "
+            f"--config {path}`")
+    imported = import_pipeline(path, overrides)
+    if not quiet:
+        print_report(imported.report)
+    try:
+        config = config_module._build(config_module.DetectorConfig,
+                                      imported.values, "<root>")
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    config_module._check(config, path)
+    return config
+
+
+# --- YAML output -------------------------------------------------------------
+
+def _yaml_value(value) -> str:
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**6)
+    text = text.strip()
+    return text[:-4].strip() if text.endswith("\n...") else (
+        text[:-3].strip() if text.endswith("...") else text)
+
+
+def imported_yaml(imported: Imported) -> str:
+    """The project YAML equivalent to the pipeline config, each value
+    commented with the OD API field(s) it came from, and the whole
+    accounting (per field: honoured / approximated: why / not supported:
+    why) in the header."""
+    if imported.kind != "ssd":
+        if not imported.yaml_text:
+            import yaml
+
+            return ("# Model Garden overrides imported from "
+                    f"{imported.report.source} (with --set)\n"
+                    + yaml.safe_dump(imported.values, sort_keys=False))
+        return imported.yaml_text
+    report = imported.report
+    lines = [
+        f"# Imported from the TF OD API pipeline config {report.source}",
+        "# by `keras-boxloss import-config`. Train it with",
+        "#   keras-boxloss train --config THIS.yaml --model-dir DIR",
+        "# Every field of the pipeline config, by line:",
+    ]
+    for entry in sorted(report.entries, key=lambda e: e.line):
+        where = f"line {entry.line}" if entry.line else "--set"
+        note = f": {entry.note}" if entry.note else ""
+        lines.append(f"#   {where}: {entry.path}: {entry.status}{note}")
+    lines.append("# Not from the pipeline config: trainer.steps_per_epoch "
+                 "(checkpoint and log interval), trainer.jit_compile (off "
+                 "for MobileNets: XLA makes depthwise convolutions ~7x "
+                 "slower on CPU; turn it on for GPUs).")
+    lines.append("")
+    for section, body in imported.values.items():
+        if not isinstance(body, dict):
+            origin = imported.origins.get(section)
+            lines.append(f"{section}: {_yaml_value(body)}"
+                         + (f"  # {', '.join(origin)}" if origin else ""))
+            continue
+        lines.append(f"{section}:")
+        for key, value in body.items():
+            origin = imported.origins.get(f"{section}.{key}")
+            comment = f"  # {', '.join(origin)}" if origin else ""
+            lines.append(f"  {key}: {_yaml_value(value)}{comment}")
+    return "\n".join(lines) + "\n"
+
+
+def write_text_atomically(output, text: str, overwrite: bool = False) -> str:
+    """Writes `text` to `output` through a temporary file and a rename: a
+    failure leaves nothing half-written; an existing file is refused
+    unless `overwrite`."""
+    output = Path(output)
+    if output.exists() and not overwrite:
+        raise ValueError(f"Expected a new output file (pass --overwrite to "
+                         f"replace it). Received: output={str(output)!r}, "
+                         "which exists")
+    if output.is_dir():
+        raise ValueError(f"Expected an output file. Received: "
+                         f"output={str(output)!r}, a folder")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.",
+                                         dir=output.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, output)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return str(output)
+
+
+def write_yaml(imported: Imported, output, overwrite: bool = False) -> str:
+    return write_text_atomically(output, imported_yaml(imported), overwrite)
