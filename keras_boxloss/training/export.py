@@ -35,10 +35,9 @@ MAIN_OUTPUTS = ("detection_boxes", "detection_scores", "detection_classes",
                 "num_detections")
 
 
-def write_atomically(output, write, overwrite: bool = False) -> str:
-    """Calls `write(tmp)` on a temporary path beside `output`, then renames
-    it into place, so a failure leaves `output` as it was. A non-empty
-    existing `output` is refused unless `overwrite` (then replaced whole)."""
+def check_output(output, overwrite: bool = False) -> Path:
+    """`output` as a Path; a ValueError if it exists, is not empty and
+    `overwrite` is false (checked before any work, and again on writing)."""
     output = Path(output)
     if output.is_file() or (output.is_dir() and any(output.iterdir())):
         if not overwrite:
@@ -46,6 +45,14 @@ def write_atomically(output, write, overwrite: bool = False) -> str:
                 f"Expected an empty or new output (pass --overwrite to "
                 f"replace it). Received: output={str(output)!r}, which "
                 "exists and is not empty")
+    return output
+
+
+def write_atomically(output, write, overwrite: bool = False) -> str:
+    """Calls `write(tmp)` on a temporary path beside `output`, then renames
+    it into place, so a failure leaves `output` as it was. A non-empty
+    existing `output` is refused unless `overwrite` (then replaced whole)."""
+    output = check_output(output, overwrite)
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-",
                                     dir=output.parent))
@@ -214,6 +221,7 @@ def export_saved_model(model, config, output, input_type: str =
     import tensorflow as tf
 
     _check_config(config)
+    check_output(output, overwrite)
     module = detection_module(model, config, input_type, **nms_kwargs)
     signature = module.__call__.get_concrete_function()
 
@@ -273,6 +281,7 @@ def export_tflite(model, config, output, overwrite: bool = False,
     import tensorflow as tf
 
     _check_config(config)
+    check_output(output, overwrite)
     size = config.model.image_size
 
     def call(input_tensor):

@@ -88,7 +88,8 @@ def test_short_training_reaches_ap50_and_exports(generated, tmp_path):
     served = tf.saved_model.load(str(tmp_path / "saved" / "1"))
     image = np.random.default_rng(0).integers(0, 255, (1, 90, 70, 3),
                                               dtype=np.uint8)
-    out = served.signatures["serving_default"](images=tf.constant(image))
+    out = served.signatures["serving_default"](
+        input_tensor=tf.constant(image))
     expected = detect(model, tf.image.resize(tf.cast(image, tf.float32),
                                              (128, 128)))
     for key in ("detection_boxes", "detection_scores", "detection_classes",
