@@ -5,6 +5,7 @@ finite: the other boxes' losses and gradients equal those of the same batch
 without the bad box, and the bad box's own loss stays NaN.
 """
 
+import keras
 import numpy as np
 import pytest
 
@@ -163,3 +164,25 @@ def test_bad_positive_inside_multibox(lambda_gradient):
     per_image = to_numpy(MultiBox(1, box_loss=box_loss, reduction=None)(
         bad_true, bad_pred))
     assert np.isnan(per_image[0]) and np.isfinite(per_image[1])
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="the Model Garden box terms are TensorFlow code")
+def test_model_garden_box_terms_use_the_same_lambda():
+    # `per_box_losses` runs Smooth IoU's own function with the foreground as
+    # its mask: a NaN foreground box leaves the others as without it.
+    from keras_boxloss.model_garden.box_terms import per_box_losses
+
+    rng = np.random.default_rng(7)
+    t = rng.uniform(-0.3, 0.3, (1, 5, 4)).astype("float32")
+    p = (t + rng.uniform(-0.2, 0.2, t.shape)).astype("float32")
+    mask = np.array([[True, True, False, True, True]])
+    p[0, 1, 3] = np.nan
+    clean_mask = mask.copy()
+    clean_mask[0, 1] = False  # the same batch without the bad box
+    loss = SmoothIoU(lambda_gradient=True)
+    value = to_numpy(per_box_losses(loss, t, p, mask, (10, 10, 5, 5)))
+    clean = to_numpy(per_box_losses(loss, t, p, clean_mask, (10, 10, 5, 5)))
+    assert np.isnan(value[0, 1])
+    np.testing.assert_allclose(value[0, [0, 2, 3, 4]],
+                               clean[0, [0, 2, 3, 4]], rtol=1e-6)
