@@ -22,7 +22,7 @@ DONE = "training_done.json"
 BACKUP = "backup"
 # What `train` writes; a model dir holding any of these but no config.yaml
 # is not a run this call can resume.
-RUN_FILES = (CONFIG, WEIGHTS, DONE, BACKUP, "logs")
+RUN_FILES = (CONFIG, WEIGHTS, DONE, BACKUP, "logs", "partial." + WEIGHTS)
 # What other commands derive from a run's weights (evaluate, compare);
 # `--overwrite` removes them too, so no output of the old run survives
 # beside the new weights.
@@ -154,6 +154,11 @@ def plan_run(config, model_dir, overwrite=False):
     # The backup's last epoch may be a shorter last one: cap at the steps
     # that run was asked for.
     backed_up = min(backup_epochs(model_dir) * per_epoch, old.trainer.steps)
+    if done is None and not backed_up and (model_dir / WEIGHTS).exists():
+        # Final weights without a marker or a backup: a run finished before
+        # runs were marked (now weights come after the backup and before
+        # the marker). That code trained whole epochs only.
+        done = -(-old.trainer.steps // per_epoch) * per_epoch
     plan = RunPlan(model_dir, 0, steps)
     if backed_up > (done or 0):
         plan.start_step = backed_up

@@ -81,18 +81,31 @@ def test_a_finished_run_is_left_alone(finished, tmp_path, capsys):
     assert snapshot(folder) == before
 
 
-def test_a_larger_steps_continues_exactly(finished, generated, tmp_path):
-    # 4 steps then 2 more = 6 steps straight: the same batches, optimizer
-    # state and weights.
-    folder = copy_of(finished, tmp_path)
+@pytest.fixture(scope="module")
+def continued(finished, generated, tmp_path_factory):
+    """The finished 4-step run continued to 6 steps."""
+    folder = tmp_path_factory.mktemp("continued") / "run"
+    shutil.copytree(finished[0], folder)
     config = tiny_config(generated, "trainer.steps=6",
                          "trainer.steps_per_epoch=2")
     counter = CountSteps()
     model, history = train(config, folder, verbose=0, callbacks=[counter])
-    assert counter.batches == 2 and history.epoch == [2]
-    assert int(model.optimizer.iterations) == 6
+    return folder, config, model, history, counter.batches
+
+
+def test_a_larger_steps_continues_with_the_missing_steps(continued):
+    folder, _, model, history, batches = continued
+    assert batches == 2 and history.epoch == [2]
+    assert int(model.optimizer.iterations) == 6  # 4 restored + 2
     assert json.loads((folder / run_state.DONE).read_text()) == {"steps": 6}
     assert load_config(folder / "config.yaml").trainer.steps == 6
+
+
+@pytest.mark.slow  # one more training: ~15 s on 2 busy cores
+def test_a_continued_run_equals_an_uninterrupted_one(continued, tmp_path):
+    # 4 steps then 2 more = 6 steps straight: the same batches, optimizer
+    # state and weights.
+    _, config, model, _, _ = continued
     straight, _ = train(config, tmp_path / "straight", verbose=0)
     for a, b in zip(model.weights, straight.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5,
@@ -120,28 +133,6 @@ def test_a_different_config_is_refused_before_any_write(finished, generated,
     assert snapshot(folder) == before
 
 
-def test_overwrite_replaces_the_run_only_once_checks_pass(finished,
-                                                          generated,
-                                                          tmp_path):
-    folder = copy_of(finished, tmp_path)
-    (folder / "predictions.json").write_text("[]")  # made from the old run
-    (folder / "notes.txt").write_text("mine")       # not the run's: kept
-    before = snapshot(folder)
-    bad = tiny_config(generated, "trainer.steps=2",
-                      "trainer.steps_per_epoch=2", "model.num_classes=2")
-    with pytest.raises(ValueError, match="model.num_classes"):
-        train(bad, folder, verbose=0, overwrite=True)
-    assert snapshot(folder) == before
-    config = tiny_config(generated, "trainer.steps=2",
-                         "trainer.steps_per_epoch=2", "trainer.seed=1")
-    model, history = train(config, folder, verbose=0, overwrite=True)
-    assert int(model.optimizer.iterations) == 2
-    assert not (folder / "predictions.json").exists()
-    assert (folder / "notes.txt").read_text() == "mine"
-    assert load_config(folder / "config.yaml").trainer.seed == 1
-    assert json.loads((folder / run_state.DONE).read_text()) == {"steps": 2}
-
-
 @pytest.mark.parametrize("override, field", [
     ("trainer.steps_per_epoch=0", "trainer.steps_per_epoch"),
     ("trainer.steps_per_epoch=-2", "trainer.steps_per_epoch"),
@@ -154,30 +145,46 @@ def test_step_counts_must_be_positive(override, field):
         load_config(None, [override])
 
 
-def test_steps_not_a_multiple_train_exactly_those(generated, tmp_path,
-                                                  capsys, monkeypatch):
-    # 5 steps of 2 per epoch: epochs of 2, 2 and 1, 5 optimizer updates.
+def test_overwrite_retrains_exactly_the_steps_asked_once_checks_pass(
+        finished, generated, tmp_path, capsys, monkeypatch):
     from keras_boxloss.training import train as train_module
 
+    folder = copy_of(finished, tmp_path)
+    (folder / "predictions.json").write_text("[]")  # made from the old run
+    (folder / "notes.txt").write_text("mine")       # not the run's: kept
+    before = snapshot(folder)
+    bad = tiny_config(generated, "trainer.steps=2",
+                      "trainer.steps_per_epoch=2", "model.num_classes=2")
+    with pytest.raises(ValueError, match="model.num_classes"):
+        train(bad, folder, verbose=0, overwrite=True)
+    assert snapshot(folder) == before
     models = []
     real_train = train_module.train
 
     def recording_train(*args, **kwargs):
-        model, history = real_train(*args, **kwargs)
-        models.append((model, history))
-        return model, history
+        models.append(real_train(*args, **kwargs))
+        return models[-1]
 
     monkeypatch.setattr(train_module, "train", recording_train)
     (tmp_path / "c.yaml").write_text("")
+    # 5 steps of 2 per epoch: epochs of 2, 2 and 1, 5 optimizer updates.
     argv = ["train", "--config", str(tmp_path / "c.yaml"), "--model-dir",
-            str(tmp_path / "run"), "--set", f"data.train={generated['train']}",
+            str(folder), "--set", f"data.train={generated['train']}",
             *(f"--set={o}" for o in TINY), "--set", "trainer.steps=5",
-            "--set", "trainer.steps_per_epoch=2", "--no-progress"]
-    assert main(argv) == 0
+            "--set", "trainer.steps_per_epoch=2", "--set", "trainer.seed=1",
+            "--no-progress"]
+    assert main(argv) == 2  # a changed config without --overwrite
+    assert "trainer.seed: 0 -> 1" in capsys.readouterr().err
+    assert snapshot(folder) == before
+    assert main([*argv, "--overwrite"]) == 0
     (model, history), = models
     assert int(model.optimizer.iterations) == 5
     assert history.epoch == [0, 1, 2]
     assert "Trained 5 steps, 5 in all" in capsys.readouterr().out
+    assert not (folder / "predictions.json").exists()
+    assert (folder / "notes.txt").read_text() == "mine"
+    assert load_config(folder / "config.yaml").trainer.seed == 1
+    assert json.loads((folder / run_state.DONE).read_text()) == {"steps": 5}
 
 
 def write_label_map(path, ids):
@@ -270,19 +277,16 @@ class PoisonAtStep(keras.callbacks.Callback):
                 weight.assign(np.full(weight.shape, np.nan, "float32"))
 
 
-@pytest.mark.parametrize("poisoned, reported", [
-    (3, "step 4 (epoch 2)"),          # the next step's loss is NaN
-    (4, "the end of epoch 2"),        # the epoch's last step: its weights
-])
-def test_a_nan_stops_training_and_keeps_the_last_good_checkpoint(
-        generated, tmp_path, poisoned, reported):
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(
+        generated, tmp_path):
     config = tiny_config(generated, "trainer.steps=6",
                          "trainer.steps_per_epoch=2")
     folder = tmp_path / "run"
-    with pytest.raises(ValueError, match=re.escape(reported) +
-                       r".*the checkpoint of step 2 is kept"):
-        train(config, folder, verbose=0,
-              callbacks=[PoisonAtStep(poisoned, 2)])
+    # poisoned after step 3: step 4's loss is NaN
+    with pytest.raises(ValueError, match=re.escape(
+            "loss=nan at step 4 (epoch 2)") + r".*the checkpoint of step 2 "
+            r"is kept"):
+        train(config, folder, verbose=0, callbacks=[PoisonAtStep(3, 2)])
     assert not (folder / run_state.DONE).exists()
     assert run_state.backup_epochs(folder) == 1
     for path in (folder / "model.weights.h5",
@@ -290,3 +294,25 @@ def test_a_nan_stops_training_and_keeps_the_last_good_checkpoint(
         model = build_model(config)
         model.load_weights(path)
         assert all(np.all(np.isfinite(w.numpy())) for w in model.weights)
+
+
+def test_nan_weights_at_an_epoch_end_are_never_checkpointed(tmp_path):
+    # Poisoned after an epoch's last step: its loss was finite, but the
+    # epoch's checkpoints would save NaN weights. A Dense model stands in
+    # for the detector: the guard only sees weights and logs.
+    from keras_boxloss.training.guards import StopOnNaN
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((8, 3), "float32"), np.zeros((8, 2), "float32")
+    path = tmp_path / "model.weights.h5"
+    with pytest.raises(ValueError, match=r"non-finite value in weight "
+                                         r".*at the end of epoch 2"):
+        model.fit(x, y, batch_size=2, epochs=3, verbose=0, callbacks=[
+            StopOnNaN(4, tmp_path),
+            keras.callbacks.ModelCheckpoint(str(path),
+                                            save_weights_only=True),
+            PoisonAtStep(8, 4)])
+    model.load_weights(path)  # epoch 1's
+    assert all(np.all(np.isfinite(w.numpy())) for w in model.weights)
