@@ -74,6 +74,14 @@ def _config_data(config):
     data = values.get("data", {}) if isinstance(values, dict) else {}
     if isinstance(data, dict) and data.get("train"):
         return data["train"], data.get("validation")
+    # A Model Garden experiment naming its records (an imported Faster
+    # R-CNN pipeline.config's input readers): those, as --data/--eval-data.
+    task = values.get("task", {}) if isinstance(values, dict) else {}
+    paths = [(task.get(split) or {}).get("input_path") if isinstance(
+        task, dict) else None for split in ("train_data", "validation_data")]
+    if all(paths):
+        return tuple(",".join(p) if isinstance(p, list) else p
+                     for p in paths)
     return None, None
 
 

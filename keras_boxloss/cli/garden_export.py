@@ -24,7 +24,9 @@ def add_arguments(parser):
     parser.add_argument("--experiment", required=True,
                         help="experiment, e.g. fasterrcnn_resnetfpn_boxloss")
     parser.add_argument("--config_file", action="append", default=[],
-                        help="YAML config (repeatable, applied in order)")
+                        help="YAML config or a TF OD API Faster R-CNN "
+                             "pipeline.config (repeatable, applied in "
+                             "order)")
     parser.add_argument("--params_override", default="",
                         help="overrides applied after the config files")
     parser.add_argument("--checkpoint_path", required=True,
@@ -45,8 +47,15 @@ def add_arguments(parser):
 def run(args):
     from keras_boxloss.model_garden.export import export, load_params
 
-    params = load_params(args.experiment, args.config_file,
-                         args.params_override)
+    import tempfile
+
+    from keras_boxloss.model_garden.odapi_config import imported_config_files
+
+    # A TF OD API pipeline.config is imported first (params are read whole).
+    with tempfile.TemporaryDirectory() as folder:
+        config_files = imported_config_files(args.config_file, folder)
+        params = load_params(args.experiment, config_files,
+                             args.params_override)
     path = export(params, args.checkpoint_path, args.export_dir,
                   batch_size=args.batch_size,
                   input_image_size=args.input_image_size,

@@ -86,3 +86,13 @@ def imported_flags(argv, echo=print):
     else:
         argv[index] = f"--config_file={target}"
     return argv
+
+
+def imported_config_files(config_files, output_dir, echo=print):
+    """`--config_file` values with each TF OD API pipeline.config replaced
+    by its import, written to `output_dir` (garden-export)."""
+    from keras_boxloss.odapi.pipeline import is_pipeline_file
+
+    return [import_pipeline(path, output_dir, echo=echo)
+            if is_pipeline_file(path) else path
+            for path in config_files or ()]
