@@ -409,3 +409,18 @@ def test_import_yaml_comments_name_the_source_lines(pets):
     assert "num_classes: 38  # model.faster_rcnn.num_classes 37 + " \
            "background (line 8)" in text
     assert yaml.safe_load(text) == mapping.overrides
+
+
+def test_compare_reads_the_records_of_an_imported_config(pets, tmp_path):
+    """`compare --config X.config` imports it to a Model Garden YAML; its
+    input readers' records become the comparison's data."""
+    from keras_boxloss.cli.compare import _config_data
+
+    mapping, _ = pets
+    path = tmp_path / "imported.yaml"
+    path.write_text(mapping.to_yaml())
+    assert _config_data(str(path)) == (
+        str(tmp_path / "data" / "pet_train.record"),
+        str(tmp_path / "data" / "pet_val.record"))
+    # The repository's own Model Garden YAMLs name no records: unchanged.
+    assert _config_data(str(PAPER_YAML)) == (None, None)

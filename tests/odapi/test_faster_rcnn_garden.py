@@ -112,7 +112,8 @@ def test_garden_train_trains_from_a_sample_style_pipeline_config(
         tmp_path, generated_records):
     """The pets-shaped config with the generated records as its data (no
     fine_tune_checkpoint: from scratch), CPU sizes from a second
-    --config_file, 2 steps + 1 evaluation step."""
+    --config_file, 2 training steps (evaluation is Model Garden's own,
+    tested in tests/model_garden)."""
     text = (FIXTURES / "faster_rcnn_inception_v2_pets.config").read_text()
     text = (text.replace('fine_tune_checkpoint: "PATH_TO_BE_CONFIGURED/'
                          'model.ckpt"', "")
@@ -129,7 +130,7 @@ def test_garden_train_trains_from_a_sample_style_pipeline_config(
     model_dir = tmp_path / "model"
     code = main(["garden-train", "--experiment=fasterrcnn_resnetfpn_boxloss",
                  f"--config_file={config}", f"--config_file={cpu}",
-                 "--mode=train_and_eval", f"--model_dir={model_dir}"])
+                 "--mode=train", f"--model_dir={model_dir}"])
     assert code == 0
     assert (model_dir / "ckpt-2.index").exists()
     assert (model_dir / "pipeline_garden.yaml").exists()
@@ -137,3 +138,20 @@ def test_garden_train_trains_from_a_sample_style_pipeline_config(
     # From the pipeline.config (not the CPU file): its anchors and weights.
     assert "anchor_size: 8.0" in params and "rpn_box_weight: 2.0" in params
     assert "normalizer: boxes" in params
+
+
+def test_garden_export_config_files_import_a_pipeline_config(tmp_path):
+    from keras_boxloss.model_garden.export import load_params
+    from keras_boxloss.model_garden.odapi_config import imported_config_files
+
+    path = place(tmp_path, "faster_rcnn_resnet101_pets.config", records=(
+        "pet_faces_train.record-00000-of-00010",
+        "pet_faces_val.record-00000-of-00010"))
+    yaml_file = tmp_path / "other.yaml"
+    yaml_file.write_text("task: {model: {input_size: [256, 256, 3]}}\n")
+    files = imported_config_files([str(path), str(yaml_file)],
+                                  tmp_path / "out", echo=lambda text: None)
+    assert files[1] == str(yaml_file) and files[0].endswith(".yaml")
+    params = load_params("fasterrcnn_resnetfpn_boxloss", files)
+    assert params.task.model.backbone.resnet.model_id == 101
+    assert params.task.model.input_size == [256, 256, 3]  # later file wins
