@@ -177,8 +177,8 @@ def to_tf_example(record):
         "image/object/area": _floats(record.area),
         "image/object/is_crowd": _ints(record.is_crowd),
     }
-    # Optional features are written only when they say something, so a
-    # record read back writes the same features it was read from.
+    # Optional features with nothing to say are left out: a record read
+    # without class texts does not come back with empty ones.
     if any(record.class_names):
         feature["image/object/class/text"] = _bytes(
             [n.encode() for n in record.class_names])
