@@ -227,42 +227,38 @@ def map_fine_tune(pipe: Pipeline, train: Section, target: Target) -> None:
 
 def map_augmentation(train: Section, target: Target) -> None:
     steps = train.subs("data_augmentation_options")
-    present = set()
+    present = {name for step in steps for name in step.names()
+               if name in SUPPORTED_AUGMENTATIONS}
+    # Our pipeline has one switch for both (data.augment).
+    missing = sorted(set(SUPPORTED_AUGMENTATIONS) - present)
     for step in steps:
         for name in step.names():
             option = step.sub(name)
+            if name not in SUPPORTED_AUGMENTATIONS:
+                step.not_supported(name, "not in our input pipeline (it "
+                                         "has random_horizontal_flip and "
+                                         "ssd_random_crop)")
+                continue
             if name == "random_horizontal_flip":
-                present.add(name)
                 if option.value("probability", 0.5) == 0.5:
                     option.honoured("probability", "0.5")
                 else:
                     option.approximated("probability", "0.5")
                 option.not_supported("keypoint_flip_permutation",
                                      "no keypoints")
-                step.honoured(name, "data.augment: true")
-            elif name == "ssd_random_crop":
-                present.add(name)
-                if option.has("operations"):
-                    option.approximated(
-                        "operations", "the SSD paper's crop settings (min "
-                        "object covered 0.1-0.9 or whole image, aspect "
-                        "ratio 0.5-2, area 0.1-1)")
-                step.honoured(name, "data.augment: true")
+            elif option.has("operations"):
+                option.approximated(
+                    "operations", "the SSD paper's crop settings (min "
+                    "object covered 0.1-0.9 or whole image, aspect ratio "
+                    "0.5-2, area 0.1-1)")
+            if missing:
+                step.approximated(name, f"data.augment: true, which also "
+                                        f"applies {missing[0]} (one switch "
+                                        "for both)")
             else:
-                step.not_supported(name, "not in our input pipeline (it "
-                                         "has random_horizontal_flip and "
-                                         "ssd_random_crop)")
+                step.honoured(name, "data.augment: true")
     target.set("data.augment", bool(present),
                f"{train.path}.data_augmentation_options")
-    if len(present) == 1:
-        (only,) = present
-        other = ({"random_horizontal_flip", "ssd_random_crop"} - present).pop()
-        for step in steps:
-            if step.has(only):
-                train.report.mark(f"{step.path}.{only}", None, "approximated",
-                                  f"data.augment: true also applies "
-                                  f"{other} (one switch for both)",
-                                  line=step.line(only))
 
 
 def map_train_config(pipe: Pipeline, report: Report, target: Target) -> None:

@@ -249,6 +249,11 @@ def _check(config, path):
             raise ValueError(f"{path or 'config'}: Expected `{name}` to be "
                              f"one of {list(choices)}. Received: "
                              f"{name}={value!r}")
+    if not 0 < config.loss.focal_alpha <= 1 or config.loss.focal_gamma < 0:
+        raise ValueError(f"{path or 'config'}: Expected 0 < loss.focal_alpha"
+                         " <= 1 and loss.focal_gamma >= 0. Received: "
+                         f"focal_alpha={config.loss.focal_alpha!r}, "
+                         f"focal_gamma={config.loss.focal_gamma!r}")
     # Step counts: a 0 or negative one trained a different number of steps
     # than asked (or divided by zero) rather than failing.
     for name, value in (("trainer.steps", config.trainer.steps),

@@ -169,3 +169,23 @@ def test_export_takes_the_nms_of_its_config(tiny_data, tmp_path):
                                    "model": {"num_classes": 5}}))
     assert main(["export", "--model-dir", str(run), "--output",
                  str(tmp_path / "x"), "--config", str(bad)]) == 2
+
+
+def test_compare_imports_a_pipeline_into_its_folder(tmp_path, monkeypatch):
+    from keras_boxloss.cli.compare import _import_pipeline
+    from keras_boxloss.cli.main import CommandError
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "cmp"
+    path, overrides = _import_pipeline(str(V2_COCO), FILL + [
+        "trainer.steps_per_epoch=5"], str(out))
+    assert overrides == []
+    assert path == str(out / "imported_config.yaml")
+    config = load_config(path)
+    assert config.trainer.steps_per_epoch == 5
+    assert config.data.train == str(tmp_path / "train-*.record")
+    # the same import again resumes; a different one is refused
+    _import_pipeline(str(V2_COCO), FILL + ["trainer.steps_per_epoch=5"],
+                     str(out))
+    with pytest.raises(CommandError, match="different config"):
+        _import_pipeline(str(V2_COCO), FILL, str(out))

@@ -246,3 +246,30 @@ def test_imports_print_what_was_approximated(capsys):
     assert "approximated" in out and "not supported" in out
     assert "ssd_mobilenet_v1" in out
     assert os.path.basename(str(V1_PETS)) in out
+
+
+def test_fpn_lite_multiscale_anchors_and_shared_predictor():
+    path = FIXTURES / "ssd_mobilenet_v2_fpnlite_320x320_coco17_tpu-8.config"
+    config = load_detector_config(path, FILL, quiet=True)
+    m = config.model
+    # levels 3..7 -> 5 layers; anchor_scale 4 x 2^level / 320 px: 0.1 at
+    # level 3, 1.6 at level 7 (capped at 1)
+    assert (m.image_size, m.num_layers) == (320, 5)
+    assert (m.min_scale, m.max_scale) == (0.1, 1.0)
+    assert m.aspect_ratios == [1.0, 2.0, 0.5]
+    assert m.reduce_boxes_in_lowest_layer is False
+    assert (config.loss.focal_alpha, config.loss.alpha) == (0.25, 0.25)
+    assert config.data.augment is True
+    got = statuses(import_pipeline(path, FILL))
+    assert got["model.ssd.feature_extractor.type"][0] == "approximated"
+    assert "no FPN" in got["model.ssd.feature_extractor.type"][1]
+    assert got["model.ssd.feature_extractor.fpn"][0] == "approximated"
+    assert got["model.ssd.anchor_generator.multiscale_anchor_generator."
+               "min_level"][0] == "approximated"
+    assert got["train_config.data_augmentation_options.random_crop_image"][
+        0] == "not supported"
+    status, note = got["train_config.data_augmentation_options."
+                       "random_horizontal_flip"]
+    assert status == "approximated" and "ssd_random_crop" in note
+    assert got["model.ssd.box_predictor.weight_shared_convolutional_box_"
+               "predictor.share_prediction_tower"][0] == "approximated"
