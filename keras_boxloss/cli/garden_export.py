@@ -1,7 +1,8 @@
 """`keras-boxloss garden-export`: a SavedModel from a Model Garden checkpoint.
 
-The flags are those of Model Garden's `export_saved_model`; the SavedModel's
-`serving_default` takes uint8 images and returns TF OD API outputs with
+The flags are those of Model Garden's `export_saved_model` (plus
+`--overwrite`); the SavedModel is what the TF OD API's `exporter_main_v2.py`
+writes: callable, `serving_default` on `input_tensor`, OD API outputs with
 `detection_boxes` normalised to the original image
 (`keras_boxloss.model_garden.export`). Written to `EXPORT_DIR/saved_model`.
 """
@@ -36,9 +37,18 @@ def add_arguments(parser):
     parser.add_argument("--batch_size", type=int, default=None,
                         help="fixed batch size (default: any)")
     parser.add_argument("--input_type", default="image_tensor",
-                        choices=("image_tensor", "image_bytes",
-                                 "tf_example"),
-                        help="serving input (default: image_tensor, uint8)")
+                        choices=("image_tensor",
+                                 "encoded_image_string_tensor",
+                                 "image_bytes", "tf_example"),
+                        help="serving_default's input_tensor, as "
+                             "exporter_main_v2.py's --input_type: uint8 "
+                             "images, encoded image strings "
+                             "(encoded_image_string_tensor, or Model "
+                             "Garden's name image_bytes) or serialized "
+                             "tf.train.Example strings (default: "
+                             "image_tensor)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a non-empty existing --export_dir")
     parser.add_argument("--input_image_size", type=_image_size,
                         default=None, metavar="H,W",
                         help="model input size (default: the config's)")
@@ -59,6 +69,7 @@ def run(args):
     path = export(params, args.checkpoint_path, args.export_dir,
                   batch_size=args.batch_size,
                   input_image_size=args.input_image_size,
-                  input_type=args.input_type)
-    print(f"Wrote {path}")
+                  input_type=args.input_type, overwrite=args.overwrite)
+    print(f"Wrote {path}: serving_default and the loaded object itself take "
+          f"input_tensor ({args.input_type})")
     return 0

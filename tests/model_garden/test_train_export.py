@@ -95,6 +95,8 @@ ROUND_TRIP = textwrap.dedent("""
     out = serve(**{name: tf.constant(images)})
     print(json.dumps({
         "input_dtype": tensor_spec.dtype.name,
+        "input_name": name,
+        "callable": sorted(model(tf.constant(images))) == sorted(out),
         "keys": sorted(out),
         "dtypes": {k: v.dtype.name for k, v in out.items()},
         "boxes_shape": out["detection_boxes"].shape.as_list(),
@@ -115,6 +117,7 @@ def test_saved_model_round_trip_in_a_fresh_process(saved_model, tmp_path):
                             capture_output=True, text=True, check=True)
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["input_dtype"] == "uint8"
+    assert out["input_name"] == "input_tensor" and out["callable"]
     assert not out["keras_boxloss_loaded"]
     assert {"detection_boxes", "detection_scores", "detection_classes",
             "num_detections"} <= set(out["keys"])
@@ -123,3 +126,191 @@ def test_saved_model_round_trip_in_a_fresh_process(saved_model, tmp_path):
     assert out["boxes_shape"][0] == 2 and out["boxes_shape"][2] == 4
     assert 0.0 <= out["boxes_min"] and out["boxes_max"] <= 1.0
     assert out["image_info"][0][0] == [96.0, 160.0]  # the original size
+
+
+# The TF OD API's exporter_main_v2.py contract (see also
+# tests/training/test_export_odapi.py for the SSD and YOLOv1).
+
+ODAPI_OUTPUTS = {"detection_boxes", "detection_scores", "detection_classes",
+                 "num_detections", "detection_multiclass_scores",
+                 "raw_detection_boxes", "raw_detection_scores", "image_info"}
+
+
+@pytest.fixture(scope="module")
+def encoded_exports(model_dir, generated_records, tmp_path_factory):
+    """input_type -> SavedModel path, for the two string input types."""
+    paths = {}
+    for kind in ("encoded_image_string_tensor", "tf_example"):
+        export_dir = tmp_path_factory.mktemp(f"garden_{kind}")
+        code = main(["garden-export", f"--experiment={EXPERIMENT}",
+                     f"--config_file={SMALL_CONFIG}",
+                     f"--params_override={_override(generated_records)}",
+                     f"--checkpoint_path={model_dir}",
+                     f"--export_dir={export_dir}", f"--input_type={kind}"])
+        assert code == 0
+        paths[kind] = str(export_dir / "saved_model")
+    return paths
+
+
+@pytest.fixture(scope="module")
+def garden_image(generated_records):
+    """The first generated val image, as uint8 pixels and PNG bytes."""
+    import tensorflow as tf
+
+    from keras_boxloss.data.records import read_records
+
+    record = next(iter(read_records(generated_records["val"])))
+    pixels = tf.io.decode_image(record.encoded, channels=3).numpy()
+    return pixels, tf.io.encode_png(pixels).numpy()
+
+
+def _example(encoded):
+    import tensorflow as tf
+
+    feature = tf.train.Feature(bytes_list=tf.train.BytesList(
+        value=[encoded]))
+    return tf.train.Example(features=tf.train.Features(
+        feature={"image/encoded": feature})).SerializeToString()
+
+
+def _tutorial_snippet(PATH_TO_SAVED_MODEL, image_np):
+    # The TF2 OD API tutorial's inference lines as written there, but for
+    # `[0]` in the int(): int() of a shape [1] array is a TypeError from
+    # NumPy 2.4 on (for the OD API's own exports too).
+    import numpy as np
+    import tensorflow as tf
+
+    detect_fn = tf.saved_model.load(PATH_TO_SAVED_MODEL)
+    input_tensor = tf.convert_to_tensor(image_np)
+    input_tensor = input_tensor[tf.newaxis, ...]
+    detections = detect_fn(input_tensor)
+    num_detections = int(detections.pop('num_detections')[0])
+    detections = {key: value[0, :num_detections].numpy()
+                  for key, value in detections.items()}
+    detections['num_detections'] = num_detections
+    detections['detection_classes'] = \
+        detections['detection_classes'].astype(np.int64)
+    return detections
+
+
+@pytest.fixture(scope="module")
+def served(saved_model):
+    """The image_tensor export, loaded once (a load takes ~30 s here)."""
+    import tensorflow as tf
+
+    return tf.saved_model.load(str(saved_model))
+
+
+def test_the_tutorial_snippet_runs_on_image_tensor(saved_model,
+                                                    garden_image):
+    pixels, _ = garden_image
+    reference = _tutorial_snippet(str(saved_model), pixels)
+    assert set(reference) == ODAPI_OUTPUTS | {"num_detections"}
+    count = reference["num_detections"]
+    assert count > 0
+    boxes = reference["detection_boxes"]
+    assert boxes.shape == (count, 4)
+    assert (0 <= boxes).all() and (boxes <= 1).all()
+    assert (boxes[:, 2:] >= boxes[:, :2]).all()
+    assert set(reference["detection_classes"]) <= {1, 2, 3}
+
+
+@pytest.mark.slow  # two more exports and loads: minutes on 2 busy cores
+def test_the_tutorial_snippet_runs_on_each_input_type(
+        saved_model, encoded_exports, garden_image):
+    import numpy as np
+
+    pixels, png = garden_image
+    runs = {"image_tensor": _tutorial_snippet(str(saved_model), pixels),
+            "encoded_image_string_tensor": _tutorial_snippet(
+                encoded_exports["encoded_image_string_tensor"], png),
+            "tf_example": _tutorial_snippet(encoded_exports["tf_example"],
+                                            _example(png))}
+    reference = runs["image_tensor"]
+    assert set(reference) == ODAPI_OUTPUTS | {"num_detections"}
+    count = reference["num_detections"]
+    assert count > 0
+    boxes = reference["detection_boxes"]
+    assert boxes.shape == (count, 4)
+    assert (0 <= boxes).all() and (boxes <= 1).all()
+    assert (boxes[:, 2:] >= boxes[:, :2]).all()
+    assert set(reference["detection_classes"]) <= {1, 2, 3}
+    # the PNG is lossless: every input type sees the same pixels
+    for kind, run in runs.items():
+        assert run["num_detections"] == count, kind
+        for key in ("detection_boxes", "detection_scores",
+                    "detection_multiclass_scores"):
+            np.testing.assert_allclose(run[key], reference[key], atol=1e-5,
+                                       err_msg=f"{kind} {key}")
+        np.testing.assert_array_equal(run["detection_classes"],
+                                      reference["detection_classes"])
+
+
+def test_multiclass_and_raw_outputs(served, garden_image):
+    import numpy as np
+    import tensorflow as tf
+
+    pixels, _ = garden_image
+    out = served(tf.constant(pixels[None]))
+    count = int(out["num_detections"][0])
+    raw = out["raw_detection_scores"].numpy()[0]
+    proposals = raw.shape[0]
+    assert raw.shape == (proposals, 4)   # background + 3 classes
+    np.testing.assert_allclose(raw.sum(-1), 1.0, atol=1e-5)  # softmax
+    assert out["raw_detection_boxes"].shape == (1, proposals, 4)
+    raw_boxes = out["raw_detection_boxes"].numpy()[0]
+    assert (0 <= raw_boxes).all() and (raw_boxes <= 1).all()
+    multi = out["detection_multiclass_scores"].numpy()[0]
+    classes = out["detection_classes"].numpy()[0].astype(int)
+    scores = out["detection_scores"].numpy()[0]
+    for k in range(count):
+        # the row of the detection's own proposal: its class column is the
+        # detection's score, and it is one of the raw rows
+        assert multi[k, classes[k]] == pytest.approx(scores[k], abs=1e-5)
+        assert np.abs(raw - multi[k]).sum(-1).min() < 1e-5
+    assert not multi[count:].any()
+
+
+def _check_empty(detect_fn, empty):
+    out = detect_fn.signatures["serving_default"](input_tensor=empty)
+    assert out["num_detections"].shape == (0,)
+    assert out["detection_boxes"].shape == (0, 20, 4)  # max_num_detections
+    assert out["detection_multiclass_scores"].shape == (0, 20, 4)
+    assert out["raw_detection_scores"].shape[0] == 0
+
+
+def test_an_empty_batch_gives_empty_outputs(served):
+    import tensorflow as tf
+
+    _check_empty(served, tf.zeros([0, 64, 48, 3], tf.uint8))
+
+
+@pytest.mark.slow  # two more exports and loads: minutes on 2 busy cores
+@pytest.mark.parametrize("kind", ["encoded_image_string_tensor",
+                                  "tf_example"])
+def test_an_empty_string_batch_gives_empty_outputs(encoded_exports, kind):
+    import tensorflow as tf
+
+    _check_empty(tf.saved_model.load(encoded_exports[kind]),
+                 tf.constant([], tf.string))
+
+
+def test_a_wrong_channel_count_is_a_clear_error(served):
+    import tensorflow as tf
+
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"3 channels.*channels=\] \[4\]"):
+        served(tf.zeros([1, 64, 64, 4], tf.uint8))
+
+
+def test_garden_export_refuses_a_non_empty_export_dir(
+        model_dir, generated_records, saved_model, capsys):
+    before = sorted(p.name for p in saved_model.parent.iterdir())
+    code = main(["garden-export", f"--experiment={EXPERIMENT}",
+                 f"--config_file={SMALL_CONFIG}",
+                 f"--params_override={_override(generated_records)}",
+                 f"--checkpoint_path={model_dir}",
+                 f"--export_dir={saved_model.parent}"])
+    assert code == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert sorted(p.name for p in saved_model.parent.iterdir()) == before
