@@ -32,7 +32,8 @@ def import_pipeline(path, output_dir, overrides=(), echo=print):
     """Maps the pipeline.config at `path` (with `--set` `overrides` in its
     own dotted names), checks the result against Model Garden, writes it
     as `output_dir/pipeline_garden.yaml` (with the mapping as comments) and
-    returns that path. The field accounting goes to `echo`."""
+    returns that path. The field accounting (what was approximated or is
+    not supported) goes to `echo`."""
     from keras_boxloss.odapi import faster_rcnn
     from keras_boxloss.odapi.accounting import Report
     from keras_boxloss.odapi.pipeline import load_pipeline
@@ -54,8 +55,20 @@ def import_pipeline(path, output_dir, overrides=(), echo=print):
     with open(target + ".partial", "w") as file:
         file.write(text)
     os.replace(target + ".partial", target)
-    echo(report.format())
+    echo(_summary(report))
     return target
+
+
+def _summary(report):
+    """The accounting as `import-config` prints it: counts, then each
+    approximated or unsupported field."""
+    import io
+
+    from keras_boxloss.odapi.convert import print_report
+
+    text = io.StringIO()
+    print_report(report, file=text)
+    return text.getvalue().rstrip()
 
 
 def _flag_value(argv, name):

@@ -77,6 +77,7 @@ def test_the_imported_yaml_loads_strictly_in_model_garden(tmp_path):
     assert params.task.model.input_size == [832, 832, 3]
     assert params.task.rpn_box_loss.normalizer == "boxes"
     assert "feature_extractor.type: approximated" in printed[0]
+    assert "fields honoured" in printed[0]
 
 
 CPU = """
