@@ -159,8 +159,13 @@ class Section:
         return found[0].line if found else 0
 
     def where(self, name: str | None = None) -> str:
-        """`source:line` of a field (or this message), for error messages."""
-        return f"{self.report.source}:{self.line(name)}"
+        """`source:line` of a field (or this message, when the field is
+        absent), for error messages; `source (--set)` for one given by
+        --set."""
+        line = self.line(name) if name and self.has(name) else self.line()
+        if line:
+            return f"{self.report.source}:{line}"
+        return f"{self.report.source} (--set)"
 
     def value(self, name: str, default=None):
         """The scalar value of `name`; `default` when absent."""
