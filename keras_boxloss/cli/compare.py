@@ -118,6 +118,9 @@ def _import_pipeline(path, overrides, out):
 def run(args):
     import os
 
+    from keras_boxloss.training.determinism import fix_thread_pools
+
+    fix_thread_pools()  # before any TensorFlow op: they are fixed at start
     from keras_boxloss.cli.main import CommandError
     from keras_boxloss.compare.compare import compare
     from keras_boxloss.compare.plan import parse_losses, parse_seeds

@@ -36,6 +36,9 @@ def add_arguments(parser):
 
 
 def run(args):
+    from keras_boxloss.training.determinism import fix_thread_pools
+
+    fix_thread_pools()  # before any TensorFlow op: they are fixed at start
     from keras_boxloss.training.config import load_config
     from keras_boxloss.training.run_state import plan_run
     from keras_boxloss.training.train import train

@@ -198,7 +198,9 @@ def train(config, model_dir, verbose=1, callbacks=(), overwrite=False):
     run_state.check_training_data(config)
     check_labels(config, resolve_data(config)[0])  # before anything is written
     run_state.apply_plan(plan, config)  # every check passed: write now
-    keras.utils.set_random_seed(config.trainer.seed)
+    from keras_boxloss.training.determinism import make_deterministic
+
+    make_deterministic(config.trainer.seed)  # seeds, op determinism, threads
     train_pattern, _ = resolve_data(config)
     per_epoch = config.trainer.steps_per_epoch
     with distribution_scope(config.trainer.distribution):
