@@ -4,8 +4,10 @@ paper's Tables 2 and 3 side by side (mean +- std over seeds, the winner and
 whether its lead exceeds seed noise), with JSON, markdown and PNG plots.
 
 Without arguments: the bundled SSD on the generated shapes dataset, four
-losses, two seeds (about 12 minutes on 2 CPU cores). Re-running a command
-resumes the runs it had not finished.
+losses, two seeds (about 12 minutes on 2 CPU cores); two seeds give no
+verdict on seed noise (a paired t-test with one degree of freedom): pass
+`--seeds 3` or more for one. Re-running a command resumes the runs it had
+not finished.
 """
 
 DEFAULT_LOSSES = "huber,smooth_iou,giou,ciou"
@@ -33,7 +35,8 @@ def add_arguments(parser):
                              f"{DEFAULT_LOSSES})")
     parser.add_argument("--seeds", default="2", metavar="N|S1,S2",
                         help="a number of seeds (0..N-1) or a list "
-                             "(default: 2)")
+                             "(default: 2; whether a lead exceeds seed "
+                             "noise is judged from 3 seeds up)")
     parser.add_argument(
         "--data", metavar="PATH",
         help="a folder of TFRecords from `keras-boxloss convert` (evaluated "
