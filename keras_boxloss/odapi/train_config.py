@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from keras_boxloss.odapi.accounting import Report, Section, resolve_path
-from keras_boxloss.odapi.pipeline import Pipeline, enum_name
+from keras_boxloss.odapi.pipeline import Pipeline
 from keras_boxloss.odapi.ssd import Target, _bool, _num
 
 QUEUE_NOTE = ("a TF1 queue / replica / logging setting: no effect in "
@@ -176,9 +176,8 @@ def map_fine_tune(pipe: Pipeline, train: Section, target: Target) -> None:
         return
     path = config_path(train, "fine_tune_checkpoint", pipe)
     where = train.where("fine_tune_checkpoint")
-    kind = str(train.value("fine_tune_checkpoint_type", "")) or (
-        "detection" if train.value("from_detection_checkpoint", False)
-        else "detection")
+    # "" and from_detection_checkpoint mean a whole detector's weights
+    kind = str(train.value("fine_tune_checkpoint_type", "")) or "detection"
     if _is_odapi_checkpoint(path):
         if not (Path(path).exists() or Path(path + ".index").exists()):
             raise ValueError(
@@ -450,6 +449,3 @@ def map_input_readers(pipe: Pipeline, report: Report, target: Target) -> None:
         "keras-boxloss evaluate runs once on the eval records (no eval loop, "
         "visualisation options are its --visualize flags)")
 
-
-def enum_text(value) -> str:
-    return enum_name(value)
