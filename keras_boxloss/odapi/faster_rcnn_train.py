@@ -1,12 +1,7 @@
 """`train_config`, the input readers and `eval_config` of a Faster R-CNN
 pipeline.config as Model Garden trainer, data and runtime overrides.
 
-Learning rates: manual_step -> stepwise (a step-0 entry replaces the
-initial rate, as in the OD API; `warmup` -> linear warmup to the first
-boundary); exponential_decay -> exponential; cosine_decay -> cosine with
-`offset` = warmup steps under a linear warmup (the OD API's formula
-exactly, except `hold_base_rate_steps`). Optimisers: momentum -> sgd,
-rms_prop -> rmsprop, adam -> adam.
+The optimiser and learning rate are in `faster_rcnn_optimizer.py`.
 """
 
 from __future__ import annotations
@@ -15,11 +10,11 @@ import glob
 import math
 import os
 
-from keras_boxloss.odapi.accounting import APPROXIMATED, Section, resolve_path
-from keras_boxloss.odapi.faster_rcnn_mapping import GardenMapping
+from keras_boxloss.odapi.accounting import Section, resolve_path
+from keras_boxloss.odapi.faster_rcnn_mapping import GardenMapping, fail, number
+from keras_boxloss.odapi.faster_rcnn_optimizer import (map_clipping,
+                                                       map_optimizer)
 
-OPTIMIZERS = {"momentum_optimizer": "sgd", "rms_prop_optimizer": "rmsprop",
-              "adam_optimizer": "adam"}
 # Steps per Model Garden training loop (the OD API's TF2 default for
 # num_steps_per_iteration is 100) and the checkpoint default (1000).
 STEPS_PER_LOOP, CHECKPOINT_EVERY = 100, 1000
@@ -60,26 +55,6 @@ def map_training(root: Section, config_dir, out: GardenMapping,
             "evaluation TFRecords")
 
 
-def _fail(section: Section, name: str, expected: str, value) -> None:
-    raise ValueError(f"{section.where(name)}: Expected "
-                     f"`{section.path}.{name}` {expected}. "
-                     f"Received: {name}={value!r}")
-
-
-def _number(section: Section, name: str, default, low=None, integer=False,
-            positive=False):
-    value = section.value(name, default)
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float))
-          and (not integer or isinstance(value, int))
-          and math.isfinite(value) and (low is None or value >= low)
-          and (not positive or value > 0))
-    if not ok:
-        _fail(section, name, "to be " + ("a positive " if positive else "a ")
-              + ("integer" if integer else "number")
-              + (f" >= {low}" if low is not None else ""), value)
-    return value
-
-
 # --- train_config ------------------------------------------------------------
 
 def _train_config(train: Section, config_dir, out: GardenMapping) -> int:
@@ -87,21 +62,21 @@ def _train_config(train: Section, config_dir, out: GardenMapping) -> int:
         raise ValueError(f"{train.report.source}: Expected a train_config "
                          f"(batch_size, num_steps, optimizer). Received: "
                          f"none")
-    batch = _number(train, "batch_size", 32, integer=True, positive=True)
+    batch = number(train, "batch_size", 32, integer=True, positive=True)
     out.put("task.train_data.global_batch_size", batch,
             f"train_config.batch_size (line {train.line('batch_size')})")
     train.honoured("batch_size", f"task.train_data.global_batch_size: "
                                  f"{batch}")
     steps = train.value("num_steps", 0)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        _fail(train, "num_steps", "to be a positive number of steps (Model "
+        fail(train, "num_steps", "to be a positive number of steps (Model "
               "Garden trains a fixed number; 0 or no field means forever "
               "in the OD API): add it or --set train_config.num_steps=N",
               steps)
     out.put("trainer.train_steps", steps, "train_config.num_steps")
     train.honoured("num_steps", f"trainer.train_steps: {steps}")
     loop = min(STEPS_PER_LOOP, steps)
-    every = _number(train, "checkpoint_every_n", CHECKPOINT_EVERY,
+    every = number(train, "checkpoint_every_n", CHECKPOINT_EVERY,
                     integer=True, positive=True)
     every = min(steps, math.ceil(every / loop) * loop)
     out.put("trainer.steps_per_loop", loop, "the OD API's TF2 default "
@@ -114,8 +89,8 @@ def _train_config(train: Section, config_dir, out: GardenMapping) -> int:
             "checkpoint, as the OD API's evaluator watches them")
     train.honoured("checkpoint_every_n", f"trainer.checkpoint_interval: "
                                          f"{every}")
-    _optimizer(train.sub("optimizer"), out)
-    _clipping(train, out)
+    map_optimizer(train.sub("optimizer"), out)
+    map_clipping(train, out)
     _augmentation(train, out)
     _checkpoint(train, config_dir, out)
     bfloat16 = train.value("use_bfloat16", False) is True
@@ -126,7 +101,7 @@ def _train_config(train: Section, config_dir, out: GardenMapping) -> int:
     for split in ("train_data", "validation_data"):
         out.put(f"task.{split}.dtype", dtype, "train_config.use_bfloat16")
     train.honoured("use_bfloat16", f"runtime.mixed_precision_dtype: {dtype}")
-    boxes = _number(train, "max_number_of_boxes", 100, integer=True,
+    boxes = number(train, "max_number_of_boxes", 100, integer=True,
                     positive=True)
     for split in ("train_data", "validation_data"):
         out.put(f"task.{split}.parser.max_num_instances", boxes,
@@ -144,221 +119,6 @@ def _train_config(train: Section, config_dir, out: GardenMapping) -> int:
     return steps
 
 
-def _clipping(train: Section, out: GardenMapping) -> None:
-    if not train.has("gradient_clipping_by_norm"):
-        return
-    norm = _number(train, "gradient_clipping_by_norm", 0.0, low=0)
-    if norm > 0:
-        kind = out.get("trainer.optimizer_config.optimizer.type")
-        out.put(f"trainer.optimizer_config.optimizer.{kind}.global_clipnorm",
-                norm, "train_config.gradient_clipping_by_norm")
-        train.honoured("gradient_clipping_by_norm", f"global_clipnorm: "
-                       f"{norm} (the global norm, as the OD API's TF2 "
-                       f"trainer; its TF1 trainer clipped each gradient)")
-    else:
-        train.honoured("gradient_clipping_by_norm", "0: no clipping")
-
-
-def _optimizer(optimizer: Section, out: GardenMapping) -> None:
-    found = [n for n in OPTIMIZERS if optimizer.has(n)]
-    if len(found) != 1:
-        raise ValueError(f"{optimizer.where()}: Expected `train_config."
-                         f"optimizer` to hold one of {list(OPTIMIZERS)}. "
-                         f"Received: {optimizer.names()}")
-    name = found[0]
-    kind = OPTIMIZERS[name]
-    sub = optimizer.sub(name)
-    base = f"trainer.optimizer_config.optimizer.{kind}"
-    out.put("trainer.optimizer_config.optimizer.type", kind,
-            f"train_config.optimizer.{name}")
-    if name in ("momentum_optimizer", "rms_prop_optimizer"):
-        momentum = _number(sub, "momentum_optimizer_value", 0.9, low=0)
-        out.put(f"{base}.momentum", momentum, f"{sub.path}."
-                f"momentum_optimizer_value")
-        sub.honoured("momentum_optimizer_value", f"{base}.momentum: "
-                                                 f"{momentum}")
-    if name == "rms_prop_optimizer":
-        decay = _number(sub, "decay", 0.9, low=0)
-        epsilon = _number(sub, "epsilon", 1.0, low=0)
-        out.put(f"{base}.rho", decay, f"{sub.path}.decay")
-        out.put(f"{base}.epsilon", epsilon, f"{sub.path}.epsilon")
-        sub.honoured("decay", f"{base}.rho: {decay}")
-        sub.approximated("epsilon", f"{base}.epsilon: {epsilon}; Keras adds "
-                         f"it after the square root, TF1's RMSProp inside")
-    if name == "adam_optimizer":
-        epsilon = _number(sub, "epsilon", 1e-8, low=0)
-        out.put(f"{base}.epsilon", epsilon, f"{sub.path}.epsilon")
-        sub.honoured("epsilon", f"{base}.epsilon: {epsilon}")
-    optimizer.honoured(name, f"Model Garden optimizer {kind}")
-    learning_rate(sub.sub("learning_rate"), out)
-    if optimizer.value("use_moving_average", True) is True:
-        decay = _number(optimizer, "moving_average_decay", 0.9999, low=0)
-        out.put("trainer.optimizer_config.ema.average_decay", decay,
-                "train_config.optimizer.moving_average_decay")
-        out.put("trainer.optimizer_config.ema.dynamic_decay", False,
-                "a fixed decay, as the OD API's")
-        note = (f"trainer.optimizer_config.ema (decay {decay}): evaluation "
-                f"and export use the averaged weights")
-        optimizer.approximated("use_moving_average", note)
-        optimizer.approximated("moving_average_decay", note)
-        if not optimizer.has("use_moving_average"):
-            optimizer.report.mark(
-                f"{optimizer.path}.use_moving_average", None, APPROXIMATED,
-                f"(absent: the OD API default true) {note}",
-                line=optimizer.line())
-    else:
-        optimizer.honoured("use_moving_average", "no moving average")
-        optimizer.honoured("moving_average_decay", "no effect")
-
-
-def learning_rate(rate: Section, out: GardenMapping) -> None:
-    """A LearningRate message as Model Garden learning_rate and warmup."""
-    lr = "trainer.optimizer_config.learning_rate"
-    warm = "trainer.optimizer_config.warmup"
-    names = rate.names()
-    if len(names) != 1:
-        raise ValueError(f"{rate.where()}: Expected `{rate.path}` to hold "
-                         f"one learning rate schedule. Received: {names}")
-    kind, sub = names[0], rate.sub(names[0])
-    src = f"{sub.path}"
-    if kind == "constant_learning_rate":
-        value = _number(sub, "learning_rate", 0.002, low=0)
-        out.put(f"{lr}.type", "constant", src)
-        out.put(f"{lr}.constant.learning_rate", value, src)
-        sub.honoured("learning_rate", f"{lr}.constant: {value}")
-        out.put(f"{warm}.type", None, "no warmup")
-    elif kind == "manual_step_learning_rate":
-        _manual_step(sub, out, lr, warm)
-    elif kind == "exponential_decay_learning_rate":
-        _exponential(sub, out, lr, warm)
-    elif kind == "cosine_decay_learning_rate":
-        _cosine(sub, out, lr, warm)
-    else:
-        raise ValueError(f"{sub.where()}: Expected a learning rate of "
-                         f"manual_step, exponential_decay, cosine_decay or "
-                         f"constant. Received: {kind}")
-    rate.honoured(kind, f"{lr} (see the values)")
-
-
-def _manual_step(sub: Section, out, lr: str, warm: str) -> None:
-    initial = _number(sub, "initial_learning_rate", 0.002, low=0)
-    schedule = sub.subs("schedule")
-    if not schedule:
-        raise ValueError(f"{sub.where()}: Expected `{sub.path}.schedule` "
-                         f"entries (the OD API rejects an empty schedule). "
-                         f"Received: none")
-    steps = [_number(s, "step", 0, low=0, integer=True) for s in schedule]
-    rates = [_number(s, "learning_rate", 0.002, low=0) for s in schedule]
-    if any(b <= a for a, b in zip(steps, steps[1:])):
-        raise ValueError(f"{sub.where('schedule')}: Expected `{sub.path}."
-                         f"schedule` steps strictly increasing. Received: "
-                         f"steps={steps}")
-    values = [initial] + rates
-    if steps[0] == 0:  # the step-0 rate applies from the start
-        steps, values = steps[1:], values[1:]
-    out.put(f"{lr}.type", "stepwise", sub.path)
-    # The OD API switches rate AT a schedule step; Keras's piecewise
-    # constant decay (Model Garden's stepwise) after its boundary.
-    out.put(f"{lr}.stepwise.boundaries", [s - 1 for s in steps],
-            f"{sub.path}.schedule steps - 1 (Model Garden switches after "
-            f"a boundary, the OD API at its step)")
-    out.put(f"{lr}.stepwise.values", values, f"{sub.path}."
-            "initial_learning_rate and schedule rates")
-    note = (f"{lr}.stepwise: values {values} from steps "
-            f"{[0] + steps}")
-    sub.honoured("schedule", note)
-    sub.honoured("initial_learning_rate", note + (
-        " (replaced by the step-0 rate, as in the OD API)"
-        if len(values) == len(rates) else ""))
-    if sub.value("warmup", False) is True and steps:
-        out.put(f"{warm}.type", "linear", f"{sub.path}.warmup")
-        out.put(f"{warm}.linear.warmup_steps", steps[0], "to the first "
-                "boundary")
-        out.put(f"{warm}.linear.warmup_learning_rate", values[0],
-                "from the initial rate")
-        sub.honoured("warmup", f"{warm}.linear: {values[0]} -> {values[1]} "
-                               f"over {steps[0]} steps")
-    else:
-        out.put(f"{warm}.type", None, "no warmup")
-        sub.honoured("warmup", "no warmup")
-
-
-def _exponential(sub: Section, out, lr: str, warm: str) -> None:
-    initial = _number(sub, "initial_learning_rate", 0.002, low=0)
-    steps = _number(sub, "decay_steps", 4000000, integer=True, positive=True)
-    factor = _number(sub, "decay_factor", 0.95, low=0)
-    staircase = sub.value("staircase", True) is True
-    out.put(f"{lr}.type", "exponential", sub.path)
-    for key, value, name in (("initial_learning_rate", initial,
-                              "initial_learning_rate"),
-                             ("decay_steps", steps, "decay_steps"),
-                             ("decay_rate", factor, "decay_factor"),
-                             ("staircase", staircase, "staircase")):
-        out.put(f"{lr}.exponential.{key}", value, f"{sub.path}.{name}")
-        sub.honoured(name, f"{lr}.exponential.{key}: {value}")
-    burnin_steps = _number(sub, "burnin_steps", 0, low=0, integer=True)
-    burnin = _number(sub, "burnin_learning_rate", 0.0, low=0)
-    if burnin_steps and burnin and burnin != initial:
-        out.put(f"{warm}.type", "linear", f"{sub.path}.burnin_steps")
-        out.put(f"{warm}.linear.warmup_steps", burnin_steps, "burn-in")
-        out.put(f"{warm}.linear.warmup_learning_rate", burnin, "burn-in")
-        note = (f"a linear warmup from {burnin} over {burnin_steps} steps "
-                f"(the OD API holds {burnin} constant, then jumps)")
-        sub.approximated("burnin_steps", note)
-        sub.approximated("burnin_learning_rate", note)
-    else:
-        out.put(f"{warm}.type", None, "no burn-in")
-        sub.honoured("burnin_steps", "no burn-in (its rate is the initial "
-                                     "one)")
-        sub.honoured("burnin_learning_rate", "no burn-in")
-    if _number(sub, "min_learning_rate", 0.0, low=0) > 0:
-        sub.not_supported("min_learning_rate", "Model Garden's exponential "
-                          "decay has no floor")
-    else:
-        sub.honoured("min_learning_rate", "no floor")
-
-
-def _cosine(sub: Section, out, lr: str, warm: str) -> None:
-    base = _number(sub, "learning_rate_base", 0.002, low=0)
-    total = _number(sub, "total_steps", 4000000, integer=True, positive=True)
-    warmup_lr = _number(sub, "warmup_learning_rate", 0.0002, low=0)
-    warmup = _number(sub, "warmup_steps", 10000, integer=True, low=0)
-    hold = _number(sub, "hold_base_rate_steps", 0, integer=True, low=0)
-    if warmup > total:
-        _fail(sub, "warmup_steps", f"to be <= total_steps {total}", warmup)
-    out.put(f"{lr}.type", "cosine", sub.path)
-    out.put(f"{lr}.cosine.initial_learning_rate", base,
-            f"{sub.path}.learning_rate_base")
-    out.put(f"{lr}.cosine.decay_steps", total - warmup,
-            "total_steps - warmup_steps")
-    out.put(f"{lr}.cosine.offset", warmup, "the decay starts after the "
-            "warmup")
-    out.put(f"{lr}.cosine.alpha", 0.0, "decays to 0 at total_steps")
-    note = f"{lr}.cosine from {base} over steps {warmup}-{total}"
-    for name in ("learning_rate_base", "total_steps"):
-        sub.honoured(name, note)
-    if warmup:
-        out.put(f"{warm}.type", "linear", f"{sub.path}.warmup_steps")
-        out.put(f"{warm}.linear.warmup_steps", warmup,
-                f"{sub.path}.warmup_steps")
-        out.put(f"{warm}.linear.warmup_learning_rate", warmup_lr,
-                f"{sub.path}.warmup_learning_rate")
-        for name in ("warmup_steps", "warmup_learning_rate"):
-            sub.honoured(name, f"{warm}.linear: {warmup_lr} -> {base} over "
-                               f"{warmup} steps")
-    else:
-        out.put(f"{warm}.type", None, "no warmup")
-        sub.honoured("warmup_steps", "no warmup")
-        sub.honoured("warmup_learning_rate", "no effect without warmup")
-    if hold:
-        sub.approximated("hold_base_rate_steps", f"not held: the decay "
-                         f"starts right after the warmup and runs over "
-                         f"{total - warmup} steps (Model Garden's cosine "
-                         f"has no hold)")
-    else:
-        sub.honoured("hold_base_rate_steps", "no hold")
-
-
 def _augmentation(train: Section, out: GardenMapping) -> None:
     parser = "task.train_data.parser"
     flip = False
@@ -368,7 +128,7 @@ def _augmentation(train: Section, out: GardenMapping) -> None:
             option = step.sub(name)
             if name == "random_horizontal_flip":
                 flip = True
-                probability = _number(option, "probability", 0.5, low=0)
+                probability = number(option, "probability", 0.5, low=0)
                 if probability == 0.5:
                     step.honoured(name, f"{parser}.aug_rand_hflip: true")
                 else:
@@ -382,8 +142,8 @@ def _augmentation(train: Section, out: GardenMapping) -> None:
                         f"random_vertical_flip")
                 step.honoured(name, f"{parser}.aug_rand_vflip: true")
             elif name == "random_image_scale":
-                scale = (_number(option, "min_scale_ratio", 0.5, low=0),
-                         _number(option, "max_scale_ratio", 2.0, low=0))
+                scale = (number(option, "min_scale_ratio", 0.5, low=0),
+                         number(option, "max_scale_ratio", 2.0, low=0))
                 step.approximated(name, f"{parser}.aug_scale_min/max "
                                   f"{scale}: Model Garden scales the canvas "
                                   f"and crops it")
@@ -413,7 +173,7 @@ def _checkpoint(train: Section, config_dir, out: GardenMapping) -> None:
             train.honoured(name, "no checkpoint: from scratch")
         return
     if str(train.value("fine_tune_checkpoint_version", "V2")) == "V1":
-        _fail(train, "fine_tune_checkpoint_version", "to be V2 (a TF1 "
+        fail(train, "fine_tune_checkpoint_version", "to be V2 (a TF1 "
               "checkpoint, the OD API's TF1 model zoo's, cannot be loaded "
               "into Model Garden)", "V1")
     resolved = resolve_path(str(path), config_dir)
@@ -495,7 +255,7 @@ def _reader(reader: Section, split: str, config_dir, out: GardenMapping,
                          out)
     shuffle = reader.value("shuffle", True) is True
     if split == "train_data":
-        size = _number(reader, "shuffle_buffer_size", 2048, integer=True,
+        size = number(reader, "shuffle_buffer_size", 2048, integer=True,
                        positive=True)
         out.put(f"task.{split}.shuffle_buffer_size", size,
                 f"{reader.path}.shuffle_buffer_size")
@@ -549,11 +309,11 @@ def _check_label_map(reader: Section, path: str, out: GardenMapping) -> None:
 
 
 def _eval_config(config: Section, out: GardenMapping) -> int:
-    batch = _number(config, "batch_size", 1, integer=True, positive=True)
+    batch = number(config, "batch_size", 1, integer=True, positive=True)
     config.honoured("batch_size", f"task.validation_data.global_batch_size: "
                                   f"{batch}")
     if config.has("num_examples"):
-        examples = _number(config, "num_examples", 5000, integer=True,
+        examples = number(config, "num_examples", 5000, integer=True,
                            positive=True)
         validation = math.ceil(examples / batch)
         config.honoured("num_examples", f"trainer.validation_steps: "
