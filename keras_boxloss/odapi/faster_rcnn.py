@@ -132,7 +132,7 @@ def _stages(frcnn: Section) -> None:
         name = ("first_stage_only" if frcnn.has("first_stage_only")
                 else "number_of_stages")
         fail(frcnn, name, "to build both stages (Model Garden's Faster "
-              "R-CNN has no RPN-only model)", frcnn.value(name))
+             "R-CNN has no RPN-only model)", frcnn.value(name))
     frcnn.honoured("first_stage_only", "both stages")
     if stages == 3:
         frcnn.approximated("number_of_stages", "2 stages: Model Garden does "
@@ -147,7 +147,7 @@ def _feature_extractor(extractor: Section, out: GardenMapping):
     key = kind.removeprefix("faster_rcnn_").removesuffix("_keras")
     if key not in BACKBONES:
         fail(extractor, "type", "to be a Faster R-CNN feature extractor "
-              "of the TF OD API: one of " + ", ".join(
+             "of the TF OD API: one of " + ", ".join(
                   sorted(f"faster_rcnn_{k}" for k in BACKBONES)), kind)
     depth, has_fpn, why = BACKBONES[key]
     out.put("task.model.backbone.type", "resnet", f"{extractor.path}.type "
@@ -178,8 +178,9 @@ def _feature_extractor(extractor: Section, out: GardenMapping):
                                                    "batch norm")
     else:
         mark_or_default(
-            extractor, "batch_norm_trainable", APPROXIMATED, "false (frozen batch norm) "
-            "-> trained: Model Garden has no per-layer frozen batch norm "
+            extractor, "batch_norm_trainable", APPROXIMATED, "false (frozen "
+            "batch norm) -> trained: Model Garden has no per-layer frozen "
+            "batch norm "
             "(task.freeze_backbone would freeze every backbone weight)")
     extractor.approximated("pad_to_multiple", "Model Garden pads every "
                            "image to a multiple of 2^max_level")
@@ -239,24 +240,24 @@ def _first_stage(frcnn: Section, out: GardenMapping) -> None:
     roi = "task.model.roi_generator"
     parser = "task.train_data.parser"
     put_field(frcnn, "first_stage_nms_score_threshold", out,
-               (f"{roi}.pre_nms_score_threshold",
+              (f"{roi}.pre_nms_score_threshold",
                 f"{roi}.test_pre_nms_score_threshold"))
     put_field(frcnn, "first_stage_nms_iou_threshold", out,
-               (f"{roi}.nms_iou_threshold", f"{roi}.test_nms_iou_threshold"),
-               (0, 1))
+              (f"{roi}.nms_iou_threshold", f"{roi}.test_nms_iou_threshold"),
+              (0, 1))
     put_field(frcnn, "first_stage_max_proposals", out,
-               (f"{roi}.num_proposals", f"{roi}.test_num_proposals"),
-               (1, None), integer=True)
+              (f"{roi}.num_proposals", f"{roi}.test_num_proposals"),
+              (1, None), integer=True)
     put_field(frcnn, "first_stage_minibatch_size", out,
-               (f"{parser}.rpn_batch_size_per_im",), (1, None), integer=True)
+              (f"{parser}.rpn_batch_size_per_im",), (1, None), integer=True)
     put_field(frcnn, "first_stage_positive_balance_fraction", out,
-               (f"{parser}.rpn_fg_fraction",), (0, 1))
+              (f"{parser}.rpn_fg_fraction",), (0, 1))
     put_field(frcnn, "first_stage_localization_loss_weight", out,
-               ("task.losses.rpn_box_weight",))
+              ("task.losses.rpn_box_weight",))
     put_field(frcnn, "first_stage_objectness_loss_weight", out,
-               ("task.losses.rpn_score_weight",))
+              ("task.losses.rpn_score_weight",))
     put_field(frcnn, "first_stage_box_predictor_depth", out,
-               ("task.model.rpn_head.num_filters",), (1, None), integer=True)
+              ("task.model.rpn_head.num_filters",), (1, None), integer=True)
     # The OD API's proposal target assigner matches at IoU 0.7 / 0.3.
     out.put(f"{parser}.rpn_match_threshold", 0.7,
             "the OD API's RPN matcher (fixed): positive IoU >= 0.7")
@@ -286,7 +287,7 @@ def _crop(frcnn: Section, out: GardenMapping) -> None:
     pooled = crop if not kernel else (crop - kernel) // (stride or 1) + 1
     if pooled < 1:
         fail(frcnn, "maxpool_kernel_size", f"to leave a pooled crop of at "
-              f"least 1 from initial_crop_size {crop}", kernel)
+             f"least 1 from initial_crop_size {crop}", kernel)
     out.put("task.model.roi_aligner.crop_size", pooled,
             f"{crop}x{crop} crop" + (f" + {kernel}x{kernel} max-pool, "
                                      f"stride {stride}" if kernel else ""))
@@ -316,8 +317,8 @@ def _box_loss(frcnn: Section, out: GardenMapping,
             raise ValueError(f"Expected --set {key}= one of "
                              f"{list(BOX_LOSSES)}. Received: {name!r}")
     # The both-stage key first, so that a per-stage key wins.
-    for key in sorted(box_losses,
-                      key=lambda k: k != "model.faster_rcnn.localization_loss"):
+    both = "model.faster_rcnn.localization_loss"
+    for key in sorted(box_losses, key=lambda k: k != both):
         for stage in BOX_LOSS_KEYS[key]:
             chosen[stage], sources[stage] = box_losses[key], f"--set {key}"
         frcnn.report.mark(key, None, HONOURED, "task." + " and task.".join(

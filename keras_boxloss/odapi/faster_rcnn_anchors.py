@@ -114,9 +114,9 @@ def _multiscale_anchors(multi: Section, fpn, out) -> tuple[int, int]:
     """RetinaNet-style anchors: Model Garden's own scheme, exactly."""
     d = schema.MULTISCALE_DEFAULTS
     min_level = number(multi, "min_level", d["min_level"], low=MIN_LEVEL,
-                        integer=True)
+                       integer=True)
     max_level = number(multi, "max_level", d["max_level"], low=min_level,
-                        integer=True)
+                       integer=True)
     if fpn is not None and tuple(fpn) != (min_level, max_level):
         raise ValueError(
             f"{multi.where('min_level')}: Expected `{multi.path}` levels "
@@ -124,7 +124,7 @@ def _multiscale_anchors(multi: Section, fpn, out) -> tuple[int, int]:
             f"Received: min_level={min_level}, max_level={max_level}")
     scale = number(multi, "anchor_scale", d["anchor_scale"], low=0)
     per_octave = positive_int(multi, "scales_per_octave",
-                               d["scales_per_octave"])
+                              d["scales_per_octave"])
     ratios = [float(r) for r in multi.values("aspect_ratios")]
     if not ratios:
         raise ValueError(f"{multi.where()}: Expected `{multi.path}."
@@ -154,7 +154,7 @@ def map_resizer(resizer: Section, max_level: int, out: GardenMapping) -> None:
         high = positive_int(sub, "max_dimension", 1024)
         if low > high:
             fail(sub, "min_dimension", f"to be <= max_dimension {high}",
-                  low)
+                 low)
         side = min(high, round(low * TYPICAL_ASPECT))
         size = math.ceil(side / multiple) * multiple
         out.put("task.model.input_size", [size, size, 3],

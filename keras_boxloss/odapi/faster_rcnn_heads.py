@@ -41,14 +41,14 @@ def hyperparams(conv: Section, out: GardenMapping, what: str) -> None:
 
 def map_second_stage(frcnn: Section, out: GardenMapping) -> None:
     put_field(frcnn, "second_stage_batch_size", out,
-               ("task.model.roi_sampler.num_sampled_rois",), (1, None),
-               integer=True)
+              ("task.model.roi_sampler.num_sampled_rois",), (1, None),
+              integer=True)
     put_field(frcnn, "second_stage_balance_fraction", out,
-               ("task.model.roi_sampler.foreground_fraction",), (0, 1))
+              ("task.model.roi_sampler.foreground_fraction",), (0, 1))
     put_field(frcnn, "second_stage_localization_loss_weight", out,
-               ("task.losses.frcnn_box_weight",))
+              ("task.losses.frcnn_box_weight",))
     put_field(frcnn, "second_stage_classification_loss_weight", out,
-               ("task.losses.frcnn_class_weight",))
+              ("task.losses.frcnn_class_weight",))
     _box_predictor(frcnn.sub("second_stage_box_predictor"), out)
     _post_processing(frcnn.sub("second_stage_post_processing"), out)
     _classification_loss(frcnn.sub("second_stage_classification_loss"),
@@ -71,7 +71,7 @@ def _box_predictor(predictor: Section, out: GardenMapping) -> None:
             f"R-FCN). Received: {kind}")
     if box.value("predict_instance_masks", False) is True:
         fail(box, "predict_instance_masks", "to be false (the box-loss "
-              "experiment is Faster R-CNN, without masks)", True)
+             "experiment is Faster R-CNN, without masks)", True)
     box.honoured("predict_instance_masks", "no masks")
     for name in ("mask_prediction_conv_depth", "mask_height", "mask_width",
                  "mask_prediction_num_conv_layers", "masks_are_class_agnostic",
@@ -102,12 +102,12 @@ def _post_processing(post: Section, out: GardenMapping) -> None:
     nms = post.sub("batch_non_max_suppression")
     d = schema.NMS_DEFAULTS
     score = number(nms, "score_threshold", d["score_threshold"], low=0,
-                    high=1)
+                   high=1)
     iou = number(nms, "iou_threshold", d["iou_threshold"], low=0, high=1)
     per_class = positive_int(nms, "max_detections_per_class",
-                              d["max_detections_per_class"])
+                             d["max_detections_per_class"])
     total = positive_int(nms, "max_total_detections",
-                          d["max_total_detections"])
+                         d["max_total_detections"])
     for key, value, name in (
             (f"{gen}.pre_nms_score_threshold", score, "score_threshold"),
             (f"{gen}.nms_iou_threshold", iou, "iou_threshold"),

@@ -118,14 +118,14 @@ def positive_int(section: Section, name: str, default=None,
 
 
 def put_field(frcnn: Section, name: str, out: "GardenMapping",
-               keys: tuple[str, ...], value_range=(0, None),
-               integer=False) -> None:
+              keys: tuple[str, ...], value_range=(0, None),
+              integer=False) -> None:
     """A scalar of `model.faster_rcnn` with a proto default (DEFAULTS),
     copied to the Model Garden `keys`."""
     default = schema.DEFAULTS[name]
     low, high = value_range
     value = number(frcnn, name, default, low=low, high=high,
-                    integer=integer)
+                   integer=integer)
     where = (f"line {frcnn.line(name)}" if frcnn.has(name)
              else "OD API default")
     for key in keys:

@@ -70,14 +70,14 @@ def _train_config(train: Section, config_dir, out: GardenMapping) -> int:
     steps = train.value("num_steps", 0)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         fail(train, "num_steps", "to be a positive number of steps (Model "
-              "Garden trains a fixed number; 0 or no field means forever "
-              "in the OD API): add it or --set train_config.num_steps=N",
-              steps)
+             "Garden trains a fixed number; 0 or no field means forever "
+             "in the OD API): add it or --set train_config.num_steps=N",
+             steps)
     out.put("trainer.train_steps", steps, "train_config.num_steps")
     train.honoured("num_steps", f"trainer.train_steps: {steps}")
     loop = min(STEPS_PER_LOOP, steps)
     every = number(train, "checkpoint_every_n", CHECKPOINT_EVERY,
-                    integer=True, positive=True)
+                   integer=True, positive=True)
     every = min(steps, math.ceil(every / loop) * loop)
     out.put("trainer.steps_per_loop", loop, "the OD API's TF2 default "
             "num_steps_per_iteration (100), at most num_steps")
@@ -102,7 +102,7 @@ def _train_config(train: Section, config_dir, out: GardenMapping) -> int:
         out.put(f"task.{split}.dtype", dtype, "train_config.use_bfloat16")
     train.honoured("use_bfloat16", f"runtime.mixed_precision_dtype: {dtype}")
     boxes = number(train, "max_number_of_boxes", 100, integer=True,
-                    positive=True)
+                   positive=True)
     for split in ("train_data", "validation_data"):
         out.put(f"task.{split}.parser.max_num_instances", boxes,
                 "train_config.max_number_of_boxes")
@@ -174,8 +174,8 @@ def _checkpoint(train: Section, config_dir, out: GardenMapping) -> None:
         return
     if str(train.value("fine_tune_checkpoint_version", "V2")) == "V1":
         fail(train, "fine_tune_checkpoint_version", "to be V2 (a TF1 "
-              "checkpoint, the OD API's TF1 model zoo's, cannot be loaded "
-              "into Model Garden)", "V1")
+             "checkpoint, the OD API's TF1 model zoo's, cannot be loaded "
+             "into Model Garden)", "V1")
     resolved = resolve_path(str(path), config_dir)
     kind = str(train.value("fine_tune_checkpoint_type", "")) or (
         "detection" if train.value("from_detection_checkpoint", False)
@@ -256,7 +256,7 @@ def _reader(reader: Section, split: str, config_dir, out: GardenMapping,
     shuffle = reader.value("shuffle", True) is True
     if split == "train_data":
         size = number(reader, "shuffle_buffer_size", 2048, integer=True,
-                       positive=True)
+                      positive=True)
         out.put(f"task.{split}.shuffle_buffer_size", size,
                 f"{reader.path}.shuffle_buffer_size")
         reader.honoured("shuffle_buffer_size", f"task.{split}."
@@ -314,7 +314,7 @@ def _eval_config(config: Section, out: GardenMapping) -> int:
                                   f"{batch}")
     if config.has("num_examples"):
         examples = number(config, "num_examples", 5000, integer=True,
-                           positive=True)
+                          positive=True)
         validation = math.ceil(examples / batch)
         config.honoured("num_examples", f"trainer.validation_steps: "
                         f"{validation} (x batch {batch})")
