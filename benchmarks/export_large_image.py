@@ -1,6 +1,7 @@
 """Time and peak memory of one 4000 x 3000 image through an SSD export.
 
-    python benchmarks/export_large_image.py model_garden_configs/ssd/ssd_tiny_generated.yaml image_tensor
+    python benchmarks/export_large_image.py \
+        model_garden_configs/ssd/ssd_tiny_generated.yaml image_tensor
 
 Builds the config's (untrained) detector, exports it with the given input
 type into a temporary folder, calls it once on a model-size image to warm

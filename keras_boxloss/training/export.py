@@ -110,7 +110,8 @@ def _source_rows(detections, boxes, scores, rows):
                              batch_dims=1)                      # B, K, A
     distance = tf.reduce_sum(tf.abs(
         detections["detection_boxes"][:, :, None] - boxes[:, None]), -1)
-    distance += tf.abs(class_scores - detections["detection_scores"][..., None])
+    kept = detections["detection_scores"][..., None]
+    distance += tf.abs(class_scores - kept)
     found = tf.gather(rows, tf.argmin(distance, -1), batch_dims=1)
     valid = tf.sequence_mask(tf.cast(detections["num_detections"], tf.int32),
                              tf.shape(found)[1])
