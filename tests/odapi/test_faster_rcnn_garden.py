@@ -156,3 +156,49 @@ def test_garden_export_config_files_import_a_pipeline_config(tmp_path):
     params = load_params("fasterrcnn_resnetfpn_boxloss", files)
     assert params.task.model.backbone.resnet.model_id == 101
     assert params.task.model.input_size == [256, 256, 3]  # later file wins
+
+
+@pytest.mark.slow
+def test_compare_runs_a_pipeline_config_on_its_own_records(
+        tmp_path, generated_records, monkeypatch):
+    """`compare --config X.config`: imported, trained on the records its
+    readers name (relative to the config), two losses x 2 steps (about 6
+    minutes on 2 busy CPU cores)."""
+    import json
+    import os
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(os.path.dirname(generated_records["train"]), data)
+    text = (FIXTURES / "faster_rcnn_inception_v2_pets.config").read_text()
+    text = (text.replace('fine_tune_checkpoint: "PATH_TO_BE_CONFIGURED/'
+                         'model.ckpt"', "")
+            .replace("PATH_TO_BE_CONFIGURED/pet_train.record",
+                     "data/train-*.tfrecord")
+            .replace("PATH_TO_BE_CONFIGURED/pet_val.record",
+                     "data/val-*.tfrecord")
+            .replace("PATH_TO_BE_CONFIGURED/pet_label_map.pbtxt",
+                     "data/label_map.pbtxt"))
+    (tmp_path / "pets.config").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    cpu = ["task.model.input_size=[128,128,3]",
+           "task.model.backbone.resnet.model_id=18",
+           "task.model.decoder.fpn.num_filters=32",
+           "task.model.rpn_head.num_filters=32",
+           "task.model.detection_head.num_convs=0",
+           "task.model.detection_head.fc_dims=64",
+           "task.model.roi_generator.pre_nms_top_k=200",
+           "task.model.roi_generator.test_pre_nms_top_k=200",
+           "task.model.roi_generator.num_proposals=50",
+           "task.model.roi_generator.test_num_proposals=50",
+           "task.train_data.global_batch_size=2",
+           "task.model.norm_activation.use_sync_bn=false"]
+    code = main(["compare", "--config", "pets.config", "--losses",
+                 "huber,smooth_iou", "--seeds", "1", "--steps", "2",
+                 "--curve-every", "2", "--no-progress", "--out", "out",
+                 *[arg for item in cpu for arg in ("--set", item)]])
+    assert code == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["data"]["train"] == str(data / "train-*.tfrecord")
+    assert {run["loss"] for run in summary["runs"]} == {"huber",
+                                                         "smooth_iou"}
