@@ -162,8 +162,8 @@ def test_garden_export_config_files_import_a_pipeline_config(tmp_path):
 def test_compare_runs_a_pipeline_config_on_its_own_records(
         tmp_path, generated_records, monkeypatch):
     """`compare --config X.config`: imported, trained on the records its
-    readers name (relative to the config), two losses x 2 steps (about 6
-    minutes on 2 busy CPU cores)."""
+    readers name (relative to the config), two losses x 2 steps (185 s on 2
+    busy CPU cores)."""
     import json
     import os
     import shutil
