@@ -123,9 +123,14 @@ def write_outputs(out_dir, results, losses, seeds, splits, title):
     curves = {loss: {seed: load_curves(os.path.join(
         out_dir, "runs", f"{loss}-seed{seed}", CURVES)) for seed in seeds}
         for loss in losses}
+    from keras_boxloss.training.determinism import environment
+
     summary = summary_lib.summarize(results, losses)
+    # what the numbers depend on beyond config and seed (of this process;
+    # runs resumed from elsewhere may differ): CPU, threads, versions
     summary.update(losses=losses, seeds=seeds, data=splits.to_dict(),
                    settling=settling(curves, losses),
+                   environment=environment(),
                    runs=[{k: r[k] for k in ("loss", "seed", "steps",
                                             "train_seconds") if k in r}
                          for r in results])

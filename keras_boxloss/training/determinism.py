@@ -21,6 +21,7 @@ cost speed, or raise for an op without a deterministic kernel).
 """
 
 import os
+import platform
 import warnings
 
 THREADS_VARIABLE = "TF_NUM_INTRAOP_THREADS"
@@ -102,3 +103,30 @@ def make_deterministic(seed: int | None = None,
     if seed is not None:
         keras.utils.set_random_seed(seed)
     return {"threads": in_force, "op_determinism": wanted}
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux), else what `platform` knows."""
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment() -> dict:
+    """What a run's numbers depend on beyond its config and seed: the CPU,
+    the thread count, op determinism and the versions (recorded with a
+    comparison's results, so a re-run knows what to match)."""
+    import keras
+    import tensorflow as tf
+    from tensorflow.python.framework import config as tf_config
+
+    return {"cpu": cpu_name(), "cpus": default_threads(),
+            "intra_op_threads":
+                tf.config.threading.get_intra_op_parallelism_threads(),
+            "op_determinism": tf_config.is_op_determinism_enabled(),
+            "tensorflow": tf.__version__, "keras": keras.__version__}

@@ -47,6 +47,8 @@ def test_writes_tables_json_and_plots(compared, capsys):
     assert summary["metrics"]["AP50"]["giou"]["n"] == 2
     saved = json.loads((out / "summary.json").read_text())
     assert saved["losses"] == LOSSES and saved["seeds"] == SEEDS
+    assert saved["environment"]["op_determinism"] is True  # runs set it
+    assert saved["environment"]["tensorflow"].startswith("2.")
     assert "| huber |" in (out / "results.md").read_text()
     for name in ("metrics.png", "curves.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -59,6 +59,21 @@ def test_thread_pools_cannot_change_once_tensorflow_runs(monkeypatch):
     assert tf.config.threading.get_intra_op_parallelism_threads() == current
 
 
+def test_environment_names_the_cpu_threads_and_versions():
+    import keras
+    import tensorflow as tf
+
+    found = determinism.environment()
+    assert found["cpu"] == determinism.cpu_name() and found["cpu"]
+    assert found["cpus"] == determinism.default_threads()
+    assert found["intra_op_threads"] == (
+        tf.config.threading.get_intra_op_parallelism_threads())
+    assert (found["tensorflow"], found["keras"]) == (tf.__version__,
+                                                    keras.__version__)
+    with open("/proc/cpuinfo") as file:
+        assert found["cpu"] in file.read()
+
+
 @pytest.mark.slow
 def test_thread_pools_are_set_before_tensorflow_starts_and_kept_after():
     # A fresh interpreter: this one's TensorFlow has started already.
