@@ -105,7 +105,8 @@ def test_two_trainings_in_one_process_give_identical_weights(generated,
 
     config = load_config(None, [f"data.train={generated['train']}",
                                 f"data.validation={generated['val']}", *TINY,
-                                "trainer.steps=3", "trainer.jit_compile=false"])
+                                "trainer.steps=3",
+                                "trainer.jit_compile=false"])
     first, _ = train(config, tmp_path / "a", verbose=0)
     assert tf_config.is_op_determinism_enabled()
     digest = _digest(first.get_weights())
@@ -134,9 +135,9 @@ def test_two_trainings_in_two_processes_give_identical_weights(generated,
                    "--set", f"data.validation={generated['val']}",
                    "--set", "trainer.steps=10",
                    "--set", "trainer.steps_per_epoch=10"]
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
         done = subprocess.run(command, capture_output=True, text=True,
-                              timeout=600,
-                              env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+                              timeout=600, env=env)
         assert done.returncode == 0, done.stderr[-2000:]
         _, model = load_trained(tmp_path / name)
         digests.append(_digest(model.get_weights()))
