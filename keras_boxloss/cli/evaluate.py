@@ -9,6 +9,13 @@ non-finite, in pixels or in xyxy order are an error naming the image.
 `--model-dir` without `--data` evaluates on the run's own validation
 records and label map (from its config.yaml). Tables and drawings use the
 label map's display names.
+
+Beside the metrics JSON (`<stem>.metrics.json`) it writes, all from one
+COCOeval pass: `<stem>.per_class.csv` (AP, AP50, AP75, AR@100 and the
+paper's mean IoUs per class; also printed), `<stem>.pr_curves.png` and
+`.json` (precision-recall per class at IoU 0.5 and 0.75) and
+`<stem>.confusion.png` and `.json` (IoU 0.5, predictions scored at least
+`--score-threshold`, with a background row and column).
 """
 
 import os
@@ -50,8 +57,8 @@ def add_arguments(parser):
                         help="folder of the PNGs (default: "
                              "<predictions>_visualize/)")
     parser.add_argument("--score-threshold", type=float, default=0.3,
-                        help="least score of a drawn prediction "
-                             "(default: 0.3)")
+                        help="least score of a prediction in the confusion "
+                             "matrix and the drawings (default: 0.3)")
     add_progress_argument(parser)
 
 
@@ -85,10 +92,12 @@ def run_data(args, config):
 def run(args):
     from keras_boxloss.cli.options import resolve_data
     from keras_boxloss.data.records import read_records
+    from keras_boxloss.evaluation.confusion import confusion_matrix
     from keras_boxloss.evaluation.evaluate import (evaluate_detections,
                                                    format_metrics_table,
                                                    format_per_class_table,
-                                                   write_metrics_json)
+                                                   write_metrics_json,
+                                                   write_per_class_outputs)
     from keras_boxloss.evaluation.predictions import load_predictions
 
     settings = None
@@ -133,9 +142,16 @@ def run(args):
     ground_truth = list(records)
     results = evaluate_detections(ground_truth, predictions, label_map,
                                   args.iou_threshold, per_class=True)
+    confusion = confusion_matrix(ground_truth, predictions, label_map,
+                                 args.score_threshold)
     stem = os.path.splitext(args.predictions)[0]
     output = args.output or f"{stem}.metrics.json"
     write_metrics_json(results, output)
+    # The other files share the metrics JSON's name: x.metrics.json ->
+    # x.per_class.csv, x.confusion.png, ...
+    base = (output[:-len(".metrics.json")] if output.endswith(
+        ".metrics.json") else os.path.splitext(output)[0])
+    written = write_per_class_outputs(results, confusion, base)
     print(f"{len(ground_truth)} images of {pattern}, {len(predictions)} with "
           f"predictions\n")
     print(format_metrics_table(results))
@@ -145,7 +161,7 @@ def run(args):
               f"map lacks (ids {sorted(label_map)}); no class scores them, "
               f"the mean IoU counts them as misses.")
     print("\n" + format_per_class_table(results))
-    print(f"\nWrote {output}")
+    print(f"\nWrote {output}, " + ", ".join(written.values()))
     if args.visualize > 0:
         from keras_boxloss.evaluation.visualize import save_visualizations
 

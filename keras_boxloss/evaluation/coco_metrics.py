@@ -103,8 +103,11 @@ def coco_metrics(ground_truth, predictions, label_map=None,
                  per_class=False):
     """COCO box AP/AR: `AP` (IoU 0.5:0.95), `AP50`, `AP75`, `AP_small`,
     `AP_medium`, `AP_large`, `AR1`, `AR10`, `AR100`, `AR_small`,
-    `AR_medium`, `AR_large`; with `per_class`, also `per_class`: a list of
-    `{"id", "name" (display name), "AP", "AP50", "num_ground_truth"}`.
+    `AR_medium`, `AR_large`; with `per_class`, also `per_class` (rows of
+    `{"id", "name" (display name), "AP", "AP50", "AP75", "AR100",
+    "num_ground_truth"}`) and `pr_curves` (precision-recall per class at
+    IoU 0.5 and 0.75), read from the same COCOeval pass
+    (`keras_boxloss.evaluation.per_class`).
 
     Values are pycocotools' own: -1 where no ground truth falls in an area
     range (per class: where the class has no ground truth). At most 100
@@ -125,31 +128,10 @@ def coco_metrics(ground_truth, predictions, label_map=None,
     results = {name: float(value)
                for name, value in zip(COCO_METRICS, evaluator.stats)}
     if per_class:
-        results["per_class"] = _per_class(evaluator, gt_dataset)
+        from keras_boxloss.evaluation.per_class import (per_class_rows,
+                                                        pr_curves)
+
+        results["per_class"] = per_class_rows(evaluator, gt_dataset)
+        results["pr_curves"] = pr_curves(evaluator, gt_dataset)
     return results
 
-
-def _per_class(evaluator, gt_dataset):
-    """AP and AP50 of each category from COCOeval's accumulated precision
-    `[iou thresholds, recall points, categories, area ranges, max dets]`
-    (area range "all", 100 detections), averaged as `summarize` does:
-    over the entries that are not -1."""
-    precision = evaluator.eval["precision"][:, :, :, 0, -1]
-    iou_50 = int(np.argmin(np.abs(evaluator.params.iouThrs - 0.5)))
-    counts = {}
-    for annotation in gt_dataset["annotations"]:
-        if not annotation["iscrowd"]:
-            counts[annotation["category_id"]] = counts.get(
-                annotation["category_id"], 0) + 1
-
-    def mean(values):
-        values = values[values > -1]
-        return float(values.mean()) if values.size else -1.0
-
-    rows = []
-    for index, category in enumerate(gt_dataset["categories"]):
-        rows.append({"id": category["id"], "name": category["name"],
-                     "AP": mean(precision[:, :, index]),
-                     "AP50": mean(precision[iou_50, :, index]),
-                     "num_ground_truth": counts.get(category["id"], 0)})
-    return rows

@@ -67,14 +67,21 @@ def evaluate_detections(ground_truth, predictions, label_map=None,
         classes the label map lacks: no COCO category scores them, the
         mean IoU counts them as misses) and `iou_threshold` (of the
         matched mean IoU); with
-        `per_class`, also `per_class` (see `coco_metrics`).
+        `per_class`, also `per_class` (see `coco_metrics`, with each
+        class's `mean_iou_every_prediction`, `mean_iou_matched_detections`
+        and `num_predictions` added) and `pr_curves`.
     """
     ground_truth = list(ground_truth)
     predictions = list(predictions)
     check_inputs(ground_truth, predictions, label_map)
     results = coco_metrics(ground_truth, predictions, label_map, per_class)
-    results.update(localization_metrics(ground_truth, predictions,
-                                        iou_threshold))
+    localization = localization_metrics(ground_truth, predictions,
+                                        iou_threshold, per_class=per_class)
+    if per_class:
+        from keras_boxloss.evaluation.per_class import add_mean_iou
+
+        add_mean_iou(results["per_class"], localization.pop("per_class"))
+    results.update(localization)
     results["num_images"] = len(ground_truth)
     results["num_predictions_outside_label_map"] = predictions_outside(
         predictions, label_map)
@@ -101,22 +108,60 @@ def format_metrics_table(results):
 
 def format_per_class_table(results):
     """`results["per_class"]` as a text table: class (display name), id,
-    ground-truth boxes, AP, AP50 (`-` where the class has no ground
-    truth)."""
+    ground-truth boxes, AP, AP50, AP75, AR100 and, where present, the
+    paper's two mean IoUs of the class's predictions (`-` where there is
+    nothing to average: no ground truth, no predictions)."""
     rows = results["per_class"]
+    columns = [c for c in ("AP", "AP50", "AP75", "AR100",
+                           "mean_iou_every_prediction",
+                           "mean_iou_matched_detections") if c in rows[0]]
+    # Short headers keep the table within 80 columns.
+    headers = {"mean_iou_every_prediction": "mIoU",
+               "mean_iou_matched_detections": "mIoU_m"}
     width = max([len("class")] + [len(r["name"]) for r in rows])
-    lines = [f"{'class':<{width}}  {'id':>4}  {'boxes':>6}  {'AP':>7}  "
-             f"{'AP50':>7}"]
+    lines = [f"{'class':<{width}}  {'id':>4}  {'boxes':>6}  " + "  ".join(
+        f"{headers.get(c, c):>7}" for c in columns)]
     for row in rows:
-        values = [f"{row[k]:>7.4f}" if row[k] >= 0 else f"{'-':>7}"
-                  for k in ("AP", "AP50")]
+        values = [f"{row[c]:>7.4f}" if row[c] >= 0 else f"{'-':>7}"
+                  for c in columns]
         lines.append(f"{row['name']:<{width}}  {row['id']:>4}  "
-                     f"{row['num_ground_truth']:>6}  {values[0]}  "
-                     f"{values[1]}")
+                     f"{row['num_ground_truth']:>6}  " + "  ".join(values))
+    if "mean_iou_every_prediction" in columns:
+        lines += [f"mIoU: {DESCRIPTIONS['mean_iou_every_prediction']}",
+                  f"mIoU_m: mean IoU, matched detections (IoU >= "
+                  f"{results.get('iou_threshold', 0.5):g}); both over the "
+                  f"boxes predicted as the class"]
     return "\n".join(lines)
 
 
+def write_per_class_outputs(results, confusion, stem):
+    """The files `evaluate` writes beside its metrics JSON, from `results`
+    of `evaluate_detections(..., per_class=True)` and a `confusion_matrix`:
+    `<stem>.per_class.csv`, `<stem>.pr_curves.png` (and its numbers,
+    `<stem>.pr_curves.json`), `<stem>.confusion.json` and
+    `<stem>.confusion.png`. Returns their paths by kind."""
+    from keras_boxloss.evaluation.confusion import (save_confusion_png,
+                                                    write_confusion_json)
+    from keras_boxloss.evaluation.per_class import (save_pr_curves,
+                                                    write_per_class_csv)
+
+    return {
+        "per_class": write_per_class_csv(results["per_class"],
+                                         f"{stem}.per_class.csv"),
+        "pr_curves": save_pr_curves(results["pr_curves"],
+                                    f"{stem}.pr_curves.png"),
+        "pr_curves_json": write_metrics_json(results["pr_curves"],
+                                             f"{stem}.pr_curves.json"),
+        "confusion_json": write_confusion_json(confusion,
+                                               f"{stem}.confusion.json"),
+        "confusion_png": save_confusion_png(confusion,
+                                            f"{stem}.confusion.png")}
+
+
 def write_metrics_json(results, path):
+    """`results` as JSON, less `pr_curves` (101 numbers per class and
+    threshold: `write_per_class_outputs` gives them their own file)."""
+    results = {k: v for k, v in results.items() if k != "pr_curves"}
     with open(path, "w") as file:
         json.dump(results, file, indent=1, sort_keys=True)
     return path

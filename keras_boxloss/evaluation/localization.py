@@ -38,9 +38,11 @@ def _iou_matrix(predicted, truth, height, width):
 
 
 def localization_metrics(ground_truth, predictions, iou_threshold=0.5,
-                         class_aware=True):
+                         class_aware=True, per_class=False):
     """Returns `mean_iou_every_prediction`, `mean_iou_matched_detections`,
-    `num_predictions`, `num_matched`, `num_ground_truth`.
+    `num_predictions`, `num_matched`, `num_ground_truth`; with `per_class`,
+    also `per_class`: `{class id: the first four of those}` over the
+    predictions of that (predicted) class, -1.0 for a mean over nothing.
 
     Args:
         ground_truth: `DetectionRecord`s.
@@ -59,6 +61,7 @@ def localization_metrics(ground_truth, predictions, iou_threshold=0.5,
     ground_truth = list(ground_truth)
     truth = dict(zip(image_keys(ground_truth), ground_truth))
     every, matched = [], []
+    every_class, matched_class = [], []  # the predicted class of each
     num_truth = sum(int((r.is_crowd == 0).sum()) for r in truth.values())
     for prediction in predictions:
         record = truth.get(str(prediction["source_id"]))
@@ -75,6 +78,7 @@ def localization_metrics(ground_truth, predictions, iou_threshold=0.5,
             ious = ious * (classes[:, None] == gt_classes[None, :])
         every.extend(ious.max(axis=1) if ious.shape[1] else
                      np.zeros(len(boxes)))
+        every_class.extend(classes.tolist())
         taken = np.zeros(len(gt_boxes), bool)
         for i in np.argsort(-np.asarray(prediction["scores"]),
                             kind="stable"):
@@ -85,7 +89,8 @@ def localization_metrics(ground_truth, predictions, iou_threshold=0.5,
             if candidates[best] >= iou_threshold and candidates[best] > 0:
                 taken[best] = True
                 matched.append(candidates[best])
-    return {
+                matched_class.append(int(classes[i]))
+    results = {
         "mean_iou_every_prediction": float(np.mean(every)) if every else 0.0,
         "mean_iou_matched_detections": (float(np.mean(matched)) if matched
                                         else 0.0),
@@ -93,3 +98,28 @@ def localization_metrics(ground_truth, predictions, iou_threshold=0.5,
         "num_matched": len(matched),
         "num_ground_truth": num_truth,
     }
+    if per_class:
+        results["per_class"] = _by_class(every, every_class, matched,
+                                         matched_class)
+    return results
+
+
+def _by_class(every, every_class, matched, matched_class):
+    """The means split by predicted class. With class-aware pairing each
+    class's matching is independent of the others', so the split equals a
+    run on that class alone. -1.0 (not the overall 0.0) marks a mean over
+    nothing, so a table can tell "no predictions" from "IoU 0"."""
+    every, matched = np.asarray(every), np.asarray(matched)
+    every_class = np.asarray(every_class, np.int64)
+    matched_class = np.asarray(matched_class, np.int64)
+    rows = {}
+    for label in sorted(set(every_class.tolist())):
+        ious = every[every_class == label]
+        hits = matched[matched_class == label]
+        rows[label] = {
+            "mean_iou_every_prediction": float(ious.mean()),
+            "mean_iou_matched_detections": (float(hits.mean()) if hits.size
+                                            else -1.0),
+            "num_predictions": int(ious.size),
+            "num_matched": int(hits.size)}
+    return rows

@@ -35,6 +35,16 @@ def test_perfect_predictions(data, tmp_path, capsys):
     assert metrics["mean_iou_every_prediction"] == pytest.approx(1.0)
     assert metrics["num_images"] == 4
     assert len(list((tmp_path / "p_visualize").glob("*.png"))) == 2
+    # Beside the JSON: the per-class table (also printed), PR curves and
+    # the confusion matrix: perfect predictions fill only the diagonal.
+    assert "AR100" in printed and "mIoU_m" in printed
+    for suffix in ("per_class.csv", "pr_curves.png", "pr_curves.json",
+                   "confusion.png"):
+        assert (tmp_path / f"p.{suffix}").stat().st_size > 0, suffix
+    matrix = np.array(json.loads(
+        (tmp_path / "p.confusion.json").read_text())["matrix"])
+    assert matrix.sum() == sum(len(r.boxes) for r in records)
+    assert matrix.sum() == np.trace(matrix)
 
 
 def test_shifted_predictions_to_named_output(data, tmp_path):

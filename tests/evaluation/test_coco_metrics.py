@@ -119,8 +119,9 @@ def test_per_class_rows_use_display_names():
                            per_class=True)
     assert metrics["per_class"] == [
         {"id": 1, "name": "Apple", "AP": pytest.approx(1.0),
-         "AP50": pytest.approx(1.0), "num_ground_truth": 1},
-        {"id": 2, "name": "Banana", "AP": -1.0, "AP50": -1.0,
-         "num_ground_truth": 0},
-        {"id": 3, "name": "3", "AP": 0.0, "AP50": 0.0,
-         "num_ground_truth": 1}]
+         "AP50": pytest.approx(1.0), "AP75": pytest.approx(1.0),
+         "AR100": pytest.approx(1.0), "num_ground_truth": 1},
+        {"id": 2, "name": "Banana", "AP": -1.0, "AP50": -1.0, "AP75": -1.0,
+         "AR100": -1.0, "num_ground_truth": 0},
+        {"id": 3, "name": "3", "AP": 0.0, "AP50": 0.0, "AP75": 0.0,
+         "AR100": 0.0, "num_ground_truth": 1}]
