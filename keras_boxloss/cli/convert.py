@@ -3,7 +3,9 @@ TF Object Detection API TFRecords with a label map.
 
 Every data defect is fixed, clipped, or skipped and counted by the policy of
 `keras_boxloss.data.cleaning`; the summary lists them by file at the end and
-is saved as `conversion_summary.json`. Without `--annotations` or split
+is saved as `conversion_summary.json`, with box statistics (per-class
+counts, sizes, COCO size bins, aspect ratios: `keras_boxloss.data.statistics`;
+`--plot` draws them). Without `--annotations` or split
 folders the command writes the generated shapes dataset.
 
 The output folder is written whole or not at all: the command writes a
@@ -75,6 +77,11 @@ def add_arguments(parser):
         help="skip a box whose IoU with an earlier box of the same class and "
              "image is at least this (default: 0.8; 1 skips exact "
              "duplicates only)")
+    parser.add_argument(
+        "--plot", action="store_true",
+        help="also write statistics.png: objects per class, box width vs "
+             "height, sizes against COCO's small/medium/large bounds and "
+             "aspect ratios")
     add_progress_argument(parser)
 
 
@@ -176,6 +183,7 @@ def run(args):
     from keras_boxloss.data.conversion import (convert_annotations,
                                                read_split_folders)
     from keras_boxloss.data.label_map import read_label_map
+    from keras_boxloss.data.statistics import PLOT_FILE, DatasetStatistics
     from keras_boxloss.data.output_folder import (check_inputs_outside,
                                                   check_output_folder)
 
@@ -200,12 +208,17 @@ def run(args):
         split_files = _pairs(args.split, "--split") if args.split else None
     if args.label_map:
         label_map = read_label_map(args.label_map)
+    statistics = DatasetStatistics()
     paths, report = convert_annotations(
         annotations, args.output, label_map=label_map,
         split_files=split_files, fractions=fractions, seed=args.seed,
         num_shards=args.num_shards, policy=policy, progress=args.progress,
-        overwrite=args.overwrite, splits=splits, unannotated=unannotated)
+        overwrite=args.overwrite, splits=splits, unannotated=unannotated,
+        statistics=statistics, plot=args.plot)
     print(report.format_summary())
+    print(statistics.format_summary())
+    if args.plot:
+        print(f"Plot: {os.path.join(args.output, PLOT_FILE)}")
     if unannotated:
         print(f"Not written, no .xml names them: {len(unannotated)} images: "
               f"{', '.join(unannotated[:20])}")

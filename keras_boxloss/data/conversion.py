@@ -6,8 +6,10 @@
 
 - `{split}-0000i-of-0000n.tfrecord` for each split,
 - `label_map.pbtxt`,
-- `conversion_summary.json`: the `CleaningReport`, the split sizes and
-  what each split wrote.
+- `conversion_summary.json`: the `CleaningReport`, the split sizes, what
+  each split wrote and `statistics` of the written boxes
+  (`keras_boxloss.data.statistics`),
+- `statistics.png` with `plot=True`.
 
 The folder is written whole or not at all (`output_folder.replacing_folder`):
 a failed or killed conversion leaves the previous `output_dir` as it was.
@@ -27,6 +29,7 @@ from keras_boxloss.data.label_map import (label_map_from_names,
 from keras_boxloss.data.output_folder import (check_inputs_outside,
                                               replacing_folder)
 from keras_boxloss.data.records import records_glob, write_records
+from keras_boxloss.data.statistics import PLOT_FILE, DatasetStatistics
 
 DEFAULT_FRACTIONS = {"train": 0.8, "val": 0.2}
 SUMMARY_FILE = "conversion_summary.json"
@@ -154,6 +157,14 @@ def read_split_folders(folders):
     return splits, unannotated
 
 
+def _counted(records, statistics):
+    """The records that are not `None`, each added to `statistics`."""
+    for record in records:
+        if record is not None:
+            statistics.add(record)
+            yield record
+
+
 def _skips(report):
     return {c: report.count(c) for c in IMAGE_SKIPS}
 
@@ -178,7 +189,8 @@ def convert_annotations(annotations, output_dir, label_map=None,
                         split_files=None, fractions=None, seed=0,
                         num_shards=1, policy=None, progress=False,
                         overwrite=False, splits=None, unannotated=(),
-                        allow_empty_splits=False):
+                        allow_empty_splits=False, statistics=None,
+                        plot=False):
     """Cleans, splits and writes `annotations` as TFRecords.
 
     Args:
@@ -203,6 +215,9 @@ def convert_annotations(annotations, output_dir, label_map=None,
             summary (not written).
         allow_empty_splits: write a split whose images were all skipped
             (by default an error: all images missing, say).
+        statistics: a `statistics.DatasetStatistics` to fill with the
+            written boxes (a new one when `None`); saved in the summary.
+        plot: also write `statistics.PLOT_FILE`, a PNG of them.
 
     Returns:
         `(paths, report)`: `paths` maps each split to its records glob and
@@ -246,6 +261,7 @@ def convert_annotations(annotations, output_dir, label_map=None,
 
     report = CleaningReport()
     report.not_in_split = unassigned
+    statistics = DatasetStatistics() if statistics is None else statistics
     written = {}
     with replacing_folder(output_dir, overwrite) as temp:
         for split, members in splits.items():
@@ -257,7 +273,7 @@ def convert_annotations(annotations, output_dir, label_map=None,
             skips_before = _skips(report)
             records = (build_record(a, source_ids[a.filename], label_map,
                                     policy, report) for a in members)
-            shards = write_records((r for r in records if r is not None),
+            shards = write_records(_counted(records, statistics),
                                    temp, split, num_shards)
             written[split] = {
                 "images": report.images_written - before[0],
@@ -273,6 +289,9 @@ def convert_annotations(annotations, output_dir, label_map=None,
                              for split, members in splits.items()}
         summary["written"] = written
         summary["unannotated"] = list(unannotated)
+        summary["statistics"] = statistics.to_dict()
+        if plot:  # inside the temporary folder: written whole or not at all
+            statistics.plot(os.path.join(temp, PLOT_FILE))
         with open(os.path.join(temp, SUMMARY_FILE), "w") as file:
             json.dump(summary, file, indent=1)
     paths = {split: records_glob(output_dir, split) for split in splits}
