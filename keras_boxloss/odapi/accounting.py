@@ -32,12 +32,15 @@ a {path: [Entry, ...]} index.
 
 Other helpers: `check_placeholders(root)` raises ONE ValueError listing every
 field still holding PATH_TO_BE_CONFIGURED; `resolve_path(text, config_dir)`
-resolves a relative path against the config's folder.
+resolves a relative path against the config's folder (else the current
+folder, with a note, when only that holds it).
 """
 
 from __future__ import annotations
 
+import glob
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -270,13 +273,33 @@ def check_placeholders(root: Message, source: str = "<string>") -> None:
             f"Received {len(found)} still to fill: " + "; ".join(found))
 
 
-def resolve_path(text: str, config_dir: str | os.PathLike | None) -> str:
+def resolve_path(text: str, config_dir: str | os.PathLike | None,
+                 where: str = "") -> str:
     """A path from the config: `~` expanded; relative ones resolved against
-    the config file's folder (globs are kept as they are)."""
+    the config file's folder (globs are kept as they are).
+
+    A relative path that names nothing in the config's folder but names
+    something in the current folder is taken from the current folder, with
+    a note on stderr (`where`: the field's `source:line`): that is where the
+    OD API's `model_main` reads it, and its TF2 tutorial runs from the
+    workspace folder with `pipeline.config` one level down in
+    `models/NAME/`."""
     path = os.path.expanduser(text)
-    if config_dir is not None and not os.path.isabs(path):
-        path = os.path.normpath(os.path.join(str(config_dir), path))
-    return path
+    if config_dir is None or os.path.isabs(path):
+        return path
+    beside = os.path.normpath(os.path.join(str(config_dir), path))
+    if not _names_something(beside) and _names_something(path):
+        here = os.path.abspath(path)
+        print(f"{where or text}: note: {text!r} is not in the config's "
+              f"folder {config_dir}; using {here} (relative to the current "
+              "folder, as the OD API reads it)", file=sys.stderr)
+        return here
+    return beside
+
+
+def _names_something(path: str) -> bool:
+    """A file, folder or glob match, or a TF checkpoint prefix."""
+    return bool(glob.glob(path)) or os.path.exists(path + ".index")
 
 
 def config_dir_of(path: str | os.PathLike | None) -> Path | None:

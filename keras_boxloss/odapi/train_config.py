@@ -155,7 +155,8 @@ def config_path(section: Section, name: str, pipe: Pipeline,
     --set (line 0), to the current folder."""
     text = str(section.value(name) if value is None else value)
     line = section.line(name)
-    return resolve_path(text, pipe.config_dir if line else os.getcwd())
+    return resolve_path(text, pipe.config_dir if line else os.getcwd(),
+                        section.where(name))
 
 
 def _is_odapi_checkpoint(path: str) -> bool:
