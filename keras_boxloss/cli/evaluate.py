@@ -66,12 +66,16 @@ def run_data(args, config):
     """`(records glob, label map)` of `evaluate --model-dir`: `--data` and
     `--label-map` when given, else the run's own (its stored config.yaml:
     `data.validation` and `data.label_map`, else the label map beside the
-    records), else, for a run on the generated data, its val split."""
+    records), else, for a run on the generated data, its val split. With
+    `--data` but no `--label-map`, the run's `data.label_map` names the
+    classes: it is what the model's class ids mean."""
     from keras_boxloss.cli.options import resolve_data
     from keras_boxloss.data.label_map import find_label_map, read_label_map
 
     if args.data:
-        return resolve_data(args, "val")
+        if args.label_map or not config.data.label_map:
+            return resolve_data(args, "val")
+        return args.data, read_label_map(config.data.label_map)
     if config.data.validation:
         label_map, _ = find_label_map(
             config.data.validation, args.label_map or config.data.label_map)
