@@ -14,7 +14,8 @@ over: fields in any order, on one line or many, `#` comments anywhere,
 either quote style, `item:` or `item`. The other fields of the OD API's
 `StringIntLabelMapItem` (keypoints, frequency, ...) are ignored with a note;
 a field the OD API does not know is an error naming its line. Id 0 is the
-background and never appears in a label map.
+background: an `id: 0` item named `background`, which the OD API allows, is
+skipped with a note; any other id 0 is an error.
 
 `read_label_map` returns a `LabelMap`: a plain `{id: name}` dict (what the
 records' `class/text` holds) that also knows each class's `display_name`.
@@ -94,8 +95,9 @@ def write_label_map(label_map: dict, path) -> str:
     return path
 
 
-def _item(item, where: str, notes: list) -> tuple:
-    """`(id, name, display_name, line)` of one `item { }` field."""
+def _item(item, where: str, notes: list) -> tuple | None:
+    """`(id, name, display_name, line)` of one `item { }` field; None for
+    the OD API's optional `id: 0` background item."""
     from keras_boxloss.odapi.text_format import Message
 
     message = item.value
@@ -124,6 +126,11 @@ def _item(item, where: str, notes: list) -> tuple:
     if values["id"] is None:
         raise ValueError(f"{where}:{message.line}: Expected an `id` in the "
                          f"item. Received: an item without one")
+    if values["id"] == 0 and "background" in (values["name"],
+                                              values["display_name"]):
+        notes.append(f"{where}:{message.line}: note: the id 0 'background' "
+                     f"item skipped (the background is implicit)")
+        return None
     if values["id"] < 1:
         raise ValueError(f"{where}:{message.field('id').line}: Expected a "
                          f"positive id (0 is the background). Received: "
@@ -151,7 +158,10 @@ def parse_label_map(text: str, where: str = "the label map") -> LabelMap:
                              f" blocks. Received: {field.name}")
     names, shown, seen_ids, seen_names, notes = {}, {}, {}, {}, []
     for field in root.fields:
-        class_id, name, display, line = _item(field, where, notes)
+        item = _item(field, where, notes)
+        if item is None:
+            continue
+        class_id, name, display, line = item
         if class_id in seen_ids:
             raise ValueError(f"{where}:{line}: Expected unique ids. Received:"
                              f" id {class_id} again (first on line "
