@@ -12,6 +12,8 @@ from pathlib import Path
 
 
 DETECTORS = ("ssd", "yolo_v1")
+# Keras dtype policies for `trainer.mixed_precision` ("" = float32).
+MIXED_PRECISION = ("", "mixed_float16", "mixed_bfloat16")
 
 
 @dataclasses.dataclass
@@ -101,6 +103,9 @@ class TrainerConfig:
     # Keras weights of this same detector (a `.weights.h5`, or a train
     # output folder) to start from; "" = from scratch
     fine_tune_checkpoint: str = ""
+    # "" (float32) | mixed_float16 (with loss scaling) | mixed_bfloat16:
+    # the training model's compute dtype; losses stay float32
+    mixed_precision: str = ""
 
 
 @dataclasses.dataclass
@@ -243,6 +248,8 @@ def _check(config, path):
          ("", "exponential", "manual_step", "cosine")),
         ("trainer.distribution", config.trainer.distribution,
          ("default", "mirrored", "multi_worker_mirrored")),
+        ("trainer.mixed_precision", config.trainer.mixed_precision,
+         MIXED_PRECISION),
     ]
     for name, value, choices in checks:
         if value not in choices:

@@ -178,6 +178,20 @@ def distribution_scope(name):
     return tf.distribute.MultiWorkerMirroredStrategy().scope()
 
 
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Keras' global dtype policy `name` ("" = float32) while models are
+    built in the block, then the previous one again: layers keep the policy
+    they were built with, and other models in the process must not get it.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name or "float32")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def train(config, model_dir, verbose=1, callbacks=(), overwrite=False):
     """Trains, resumes or continues the configured detector in `model_dir`
     (see `run_state.plan_run`: a different config or fewer steps than done
@@ -203,11 +217,18 @@ def train(config, model_dir, verbose=1, callbacks=(), overwrite=False):
     make_deterministic(config.trainer.seed)  # seeds, op determinism, threads
     train_pattern, _ = resolve_data(config)
     per_epoch = config.trainer.steps_per_epoch
+    mixed = config.trainer.mixed_precision
     with distribution_scope(config.trainer.distribution):
-        model = build_model(config)
+        # Variables stay float32 under the mixed policies, so the weights
+        # load into (and evaluate/export build) float32 models unchanged.
+        with dtype_policy(mixed):
+            model = build_model(config)
         if config.trainer.fine_tune_checkpoint:  # a resume overwrites it
             load_fine_tune_checkpoint(model, config)
-        model.compile(optimizer=build_optimizer(config),
+        optimizer = build_optimizer(config)
+        if mixed == "mixed_float16":  # float16 gradients underflow unscaled
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        model.compile(optimizer=optimizer,
                       jit_compile=config.trainer.jit_compile)
         if plan.from_final:  # a finished run continued: weights + optimizer
             model.optimizer.build(model.trainable_variables)
