@@ -192,8 +192,11 @@ def _apply_override(pipe: Pipeline, item: str) -> None:
     try:
         parsed = parse(f"{name}: {value}", source=f"--set {key}")
     except ValueError as error:
+        hint = ("" if any(c in value for c in "\"'{[") else
+                f"; a string goes in quotes: --set '{key}=\"{value}\"'")
         raise ValueError(f"Expected --set {key}=VALUE in protobuf text "
-                         f"format. Received: {value!r} ({error})") from None
+                         f"format. Received: {value!r} ({error}){hint}"
+                         ) from None
     new = [Field(f.name, f.value, SET_LINE) for f in parsed.fields]
     parent.fields[index:index] = new
 
