@@ -93,9 +93,20 @@ def run_data(args, config):
         args.label_map or config.data.label_map or paths["label_map"])
 
 
+def read_ground_truth(pattern, progress):
+    """The `DetectionRecord`s of `pattern`, as a list."""
+    from keras_boxloss.data.records import read_records
+
+    records = read_records(pattern)
+    if progress:
+        from tqdm import tqdm
+        records = tqdm(records, desc="read ground truth", unit="image")
+    return list(records)
+
+
 def run(args):
     from keras_boxloss.cli.options import resolve_data
-    from keras_boxloss.data.records import read_records
+    from keras_boxloss.data.records import check_record_labels, image_keys
     from keras_boxloss.evaluation.confusion import confusion_matrix
     from keras_boxloss.evaluation.evaluate import (evaluate_detections,
                                                    format_metrics_table,
@@ -125,10 +136,15 @@ def run(args):
 
         from keras_boxloss.training.config import load_config
 
-        # The data first: a run without validation records fails before
-        # its model is built.
+        # The data first: a run without validation records, or records
+        # that fail their checks (a repeated key, labels against the label
+        # map), fail before its model is built and its predictions.json
+        # is replaced.
         pattern, label_map = run_data(args, load_config(
             os.path.join(args.model_dir, "config.yaml")))
+        ground_truth = read_ground_truth(pattern, args.progress)
+        image_keys(ground_truth)
+        check_record_labels(ground_truth, label_map)
         config, model = load_trained(args.model_dir)
         args.predictions = os.path.join(args.model_dir, "predictions.json")
         from keras_boxloss.training.config import nms_kwargs
@@ -138,12 +154,10 @@ def run(args):
                          args.predictions)
     else:
         pattern, label_map = resolve_data(args, "val")
+        ground_truth = None
     predictions = load_predictions(args.predictions)
-    records = read_records(pattern)
-    if args.progress:
-        from tqdm import tqdm
-        records = tqdm(records, desc="read ground truth", unit="image")
-    ground_truth = list(records)
+    if ground_truth is None:
+        ground_truth = read_ground_truth(pattern, args.progress)
     results = evaluate_detections(ground_truth, predictions, label_map,
                                   args.iou_threshold, per_class=True)
     confusion = confusion_matrix(ground_truth, predictions, label_map,
