@@ -290,9 +290,10 @@ def resolve_path(text: str, config_dir: str | os.PathLike | None,
     beside = os.path.normpath(os.path.join(str(config_dir), path))
     if not _names_something(beside) and _names_something(path):
         here = os.path.abspath(path)
-        print(f"{where or text}: note: {text!r} is not in the config's "
-              f"folder {config_dir}; using {here} (relative to the current "
-              "folder, as the OD API reads it)", file=sys.stderr)
+        print(f"{where + ': ' if where else ''}note: {text!r} is not in "
+              f"the config's folder {config_dir}; using {here} (relative "
+              "to the current folder, as the OD API reads it)",
+              file=sys.stderr)
         return here
     return beside
 

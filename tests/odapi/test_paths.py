@@ -34,6 +34,10 @@ def test_a_path_only_the_current_folder_holds_is_taken_from_it(
         tmp_path / "pre-trained-models" / "ssd" / "checkpoint" / "ckpt-0")
     assert resolve_path("annotations/*.record", config_dir) == str(
         tmp_path / "annotations" / "*.record")
+    # without a field to name (Faster R-CNN's readers), the note alone
+    assert capsys.readouterr().err.startswith(
+        "note: 'pre-trained-models/ssd/checkpoint/ckpt-0' is not in the "
+        "config's folder")
 
 
 def test_the_config_folder_wins_and_a_missing_path_stays_there(
