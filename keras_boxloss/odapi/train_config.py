@@ -159,6 +159,10 @@ def config_path(section: Section, name: str, pipe: Pipeline,
                         section.where(name))
 
 
+SCRATCH_HINT = ("remove the field (or --set "
+                "train_config.fine_tune_checkpoint=) to train from scratch")
+
+
 def _is_odapi_checkpoint(path: str) -> bool:
     p = Path(path)
     return (Path(path + ".index").exists() or ".ckpt" in p.name
@@ -184,7 +188,7 @@ def map_fine_tune(pipe: Pipeline, train: Section, target: Target) -> None:
             raise ValueError(
                 f"{where}: Expected train_config.fine_tune_checkpoint to "
                 f"exist. Received: fine_tune_checkpoint={path!r} (no such "
-                "file, nor .index)")
+                f"file, nor .index); {SCRATCH_HINT}")
         raise ValueError(
             f"{where}: Expected train_config.fine_tune_checkpoint to be "
             "Keras weights (.weights.h5, or a keras-boxloss train folder): "
@@ -196,7 +200,7 @@ def map_fine_tune(pipe: Pipeline, train: Section, target: Target) -> None:
         raise ValueError(
             f"{where}: Expected train_config.fine_tune_checkpoint to exist. "
             f"Received: fine_tune_checkpoint={path!r}, no such file or "
-            "folder")
+            f"folder; {SCRATCH_HINT}")
     if kind == "classification":
         if target.get("model.backbone") != "mobilenet_v2" or Path(
                 path).is_dir():
