@@ -329,7 +329,7 @@ class _LabelChecker:
         self.accepted = {i: {n, shown.get(i, n)}
                          for i, n in (label_map or {}).items()}
         self.first_text = {}
-        self.max_label = 0
+        self.max_label, self.max_where = 0, None
         self.num_records = self.num_boxes = 0
 
     def check(self, labels, texts, num_boxes, where):
@@ -358,7 +358,8 @@ class _LabelChecker:
                 raise ValueError(
                     f"Expected class/label ids >= 1 (0 is the background)."
                     f" Received: label {label} in {object_where}")
-            self.max_label = max(self.max_label, label)
+            if label > self.max_label:
+                self.max_label, self.max_where = label, object_where
             if not text:
                 continue
             if self.label_map is not None and text not in self.accepted[
@@ -392,16 +393,19 @@ def check_record_labels(records, label_map=None,
 
 def scan_labels(pattern, label_map=None, label_map_name="the label map"):
     """Reads only the boxes' labels and texts of every record (no image
-    decoding) and checks them: a label per box, every label in the label
-    map (>= 1 without one), every `class/text` naming its label there (name
-    or display_name) and the same text for a label throughout.
+    decoding) and checks them: every record readable, a label per box,
+    every label in the label map (>= 1 without one), every `class/text`
+    naming its label there (name or display_name) and the same text for a
+    label throughout.
 
     Returns:
-        `{"num_records", "num_boxes", "max_label"}`.
+        `{"num_records", "num_boxes", "max_label", "max_where"}`, the last
+        naming the file, record and object of the largest label.
 
     Raises:
         ValueError: naming the file, record and object of the first
-            disagreement.
+            disagreement, or the file and record (0-based index in its
+            file) of the first truncated or garbled record.
     """
     import tensorflow as tf
 
@@ -410,20 +414,49 @@ def scan_labels(pattern, label_map=None, label_map_name="the label map"):
             "image/object/bbox/ymin": tf.io.RaggedFeature(tf.float32)}
     checker = _LabelChecker(label_map, label_map_name)
     for path in list_record_files(pattern):
-        index = 0
+        index = framed = 0
         try:
-            for batch in tf.data.TFRecordDataset(path).batch(1024).map(
-                    lambda serialized: tf.io.parse_example(serialized, spec)):
+            for serialized in tf.data.TFRecordDataset(path).batch(1024):
+                batch = tf.io.parse_example(serialized, spec)
+                # each record is framed by 16 bytes: its length and 2 CRCs
+                framed += int(tf.reduce_sum(tf.strings.length(serialized))
+                              ) + 16 * int(serialized.shape[0])
                 for labels, texts, ymin in zip(
                         *(batch[k].to_list() for k in spec)):
                     checker.check(labels, texts, len(ymin),
                                   f"{path} record {index}")
                     index += 1
-        except tf.errors.DataLossError as error:
-            raise ValueError(f"Corrupt TFRecord file {path}: "
-                             f"{error.message}") from None
-        except tf.errors.InvalidArgumentError as error:
-            raise ValueError(f"Unreadable record in {path} after record "
-                             f"{index}: {error.message}") from None
+        except (tf.errors.DataLossError,
+                tf.errors.InvalidArgumentError) as error:
+            index, message = _first_unreadable(path, spec, error)
+            raise ValueError(
+                f"Expected readable TFRecords in {path}. Received: record "
+                f"{index} (0-based; the {index} before it read) is corrupt: "
+                f"{message}") from None
+        size = os.path.getsize(path)
+        # TensorFlow reads a file cut inside a record's length header as
+        # ending there, without an error: compare the bytes read.
+        if framed != size:
+            raise ValueError(
+                f"Expected readable TFRecords in {path}. Received: record "
+                f"{index} (0-based; the {index} before it read) is "
+                f"truncated: the file ends {size - framed} bytes into it")
     return {"num_records": checker.num_records,
-            "num_boxes": checker.num_boxes, "max_label": checker.max_label}
+            "num_boxes": checker.num_boxes, "max_label": checker.max_label,
+            "max_where": checker.max_where}
+
+
+def _first_unreadable(path, spec, error):
+    """`(index, message)` of the first record of `path` that cannot be
+    read or parsed, reading one record at a time (`error`: the batch's,
+    the message when none fails alone)."""
+    import tensorflow as tf
+
+    index = 0
+    try:
+        for serialized in tf.data.TFRecordDataset(path):
+            tf.io.parse_single_example(serialized, spec)
+            index += 1
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as one:
+        error = one
+    return index, error.message.strip().splitlines()[0]

@@ -4,7 +4,8 @@ Everything here runs before `train` writes a file: `plan_run` decides
 between a new run, a resumed one, a continued one (a finished run with a
 larger `trainer.steps`), a complete one (nothing to do) and a refusal (a
 different config, fewer steps than done); `check_training_data` reads the
-train split once to name a corrupt record and check `model.num_classes`.
+train split's labels once to name a corrupt record, check them against the
+label map and check `model.num_classes`.
 A finished run is marked by `training_done.json` (`{"steps": N}`), written
 through a temporary file after the final weights.
 """
@@ -27,7 +28,10 @@ RUN_FILES = (CONFIG, WEIGHTS, DONE, BACKUP, "logs", "partial." + WEIGHTS)
 # `--overwrite` removes them too, so no output of the old run survives
 # beside the new weights.
 DERIVED_FILES = ("predictions.json", "predictions.metrics.json",
-                 "predictions_visualize", "curves.json", "metrics.json")
+                 "predictions.per_class.csv", "predictions.pr_curves.json",
+                 "predictions.pr_curves.png", "predictions.confusion.json",
+                 "predictions.confusion.png", "predictions_visualize",
+                 "curves.json", "metrics.json")
 
 
 @dataclasses.dataclass
@@ -208,72 +212,17 @@ def finish_run(model_dir, steps):
         shutil.rmtree(model_dir / BACKUP)
 
 
-def _first_bad_record(path, spec):
-    """(index, message) of the first record of `path` that cannot be read
-    or parsed."""
-    import tensorflow as tf
-
-    index = 0
-    try:
-        for serialized in tf.data.TFRecordDataset(path):
-            tf.io.parse_single_example(serialized, spec)
-            index += 1
-    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as error:
-        return index, error.message.strip().splitlines()[0]
-    return None
-
-
-def scan_class_ids(pattern):
-    """Reads every record of `pattern` once (the class labels only, no
-    image decoding): `(largest class id, "file record i")`.
-
-    Raises `ValueError` naming the file and the record (0-based index in
-    its file) of a truncated or garbled record, or of a class id below 1.
-    """
-    import numpy as np
-    import tensorflow as tf
-
-    from keras_boxloss.data.records import list_record_files
-
-    spec = {"image/object/class/label": tf.io.VarLenFeature(tf.int64)}
-    largest, where = 0, None
-    for path in list_record_files(pattern):
-        count = 0
-        try:
-            for batch in tf.data.TFRecordDataset(path).batch(512):
-                labels = tf.io.parse_example(batch, spec)[
-                    "image/object/class/label"]
-                rows = labels.indices.numpy()[:, 0]
-                values = labels.values.numpy()
-                if values.size:
-                    low = int(np.argmin(values))
-                    if values[low] < 1:
-                        raise ValueError(
-                            f"Expected class ids >= 1 (0 is the background) "
-                            f"in {path} record {count + rows[low]}. "
-                            f"Received: class id {values[low]}")
-                    high = int(np.argmax(values))
-                    if values[high] > largest:
-                        largest = int(values[high])
-                        where = f"{path} record {count + rows[high]}"
-                count += int(batch.shape[0])
-        except (tf.errors.DataLossError,
-                tf.errors.InvalidArgumentError) as error:
-            index, message = _first_bad_record(path, spec) or (
-                count, error.message.strip().splitlines()[0])
-            raise ValueError(
-                f"Expected readable TFRecords in {path}. Received: record "
-                f"{index} (0-based; the {index} before it read) is corrupt: "
-                f"{message}") from None
-    return largest, where
-
-
 def check_training_data(config):
-    """Before training: every train record readable, and
-    `model.num_classes` at least the largest class id of the label map and
-    of the data (a `ValueError` naming both); a warning when it is
-    larger."""
-    from keras_boxloss.data.label_map import read_label_map
+    """Before training, one pass over the train records' labels (no image
+    decoding, `records.scan_labels`): every record readable, every box's
+    class/label in the run's label map (`data.label_map`, else
+    `label_map.pbtxt` beside the records) and its class/text naming it
+    there, and `model.num_classes` at least the largest class id of
+    `data.label_map` and of the data. A `ValueError` naming the file and
+    record (and object) otherwise; a warning when `num_classes` is larger.
+    """
+    from keras_boxloss.data.label_map import find_label_map, read_label_map
+    from keras_boxloss.data.records import scan_labels
 
     label_map_path, pattern = config.data.label_map, config.data.train
     if not pattern:
@@ -284,21 +233,23 @@ def check_training_data(config):
             paths["label_map"]
     num_classes = config.model.num_classes
     largest, source = 0, None
-    if label_map_path:
+    if label_map_path:  # checked first: no need to read the data
         largest = max(read_label_map(label_map_path))
         source = f"the label map {label_map_path}"
         if largest > num_classes:
             raise ValueError(
                 f"Expected model.num_classes >= {largest}, the largest class "
                 f"id of {source}. Received: model.num_classes={num_classes}")
-    data_largest, where = scan_class_ids(pattern)
-    if data_largest > num_classes:
+    label_map, path = find_label_map(pattern, label_map_path)
+    scan = scan_labels(pattern, label_map, f"the label map {path}")
+    if scan["max_label"] > num_classes:
         raise ValueError(
-            f"Expected model.num_classes >= {data_largest}, the largest "
-            f"class id in the training data ({where}). Received: "
+            f"Expected model.num_classes >= {scan['max_label']}, the largest "
+            f"class id in the training data ({scan['max_where']}). Received: "
             f"model.num_classes={num_classes}")
     if not label_map_path:
-        largest, source = data_largest, f"the training data ({where})"
+        largest = scan["max_label"]
+        source = f"the training data ({scan['max_where']})"
     if largest and num_classes > largest:
         warnings.warn(
             f"model.num_classes={num_classes} is larger than {largest}, the "

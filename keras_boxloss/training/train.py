@@ -44,7 +44,7 @@ def build_model(config):
         "reduce_boxes_in_lowest_layer": m.reduce_boxes_in_lowest_layer,
         "interpolated_scale_aspect_ratio": m.interpolated_scale_aspect_ratio,
     }
-    model = SSD(
+    return SSD(
         m.num_classes, image_size=m.image_size, backbone=m.backbone,
         backbone_alpha=m.backbone_alpha, num_layers=m.num_layers,
         box_loss=get_box_loss(loss.box_loss or "huber",
@@ -55,12 +55,8 @@ def build_model(config):
         alpha=loss.alpha, matched_threshold=loss.matched_threshold,
         unmatched_threshold=loss.unmatched_threshold,
         anchor_kwargs=anchor_kwargs,
-        backbone_weights=m.backbone_weights or None)
-    # SSD's constructor takes no focal parameters; MultiBox reads them when
-    # the loss is traced, so setting them here is enough.
-    model.multibox.focal_alpha = loss.focal_alpha
-    model.multibox.focal_gamma = loss.focal_gamma
-    return model
+        backbone_weights=m.backbone_weights or None,
+        focal_alpha=loss.focal_alpha, focal_gamma=loss.focal_gamma)
 
 
 def load_fine_tune_checkpoint(model, config):
@@ -132,18 +128,6 @@ def resolve_data(config):
     return paths["train"], config.data.validation or paths["val"]
 
 
-def check_labels(config, pattern):
-    """Every box's class/label in the run's label map (`data.label_map`,
-    else `label_map.pbtxt` beside the records) and its class/text, where
-    the records have one, naming that label there: a `ValueError` naming
-    file, record and object otherwise (`records.scan_labels`)."""
-    from keras_boxloss.data.label_map import find_label_map
-    from keras_boxloss.data.records import scan_labels
-
-    label_map, path = find_label_map(pattern, config.data.label_map)
-    return scan_labels(pattern, label_map, f"the label map {path}")
-
-
 def make_inputs(config, pattern, training, skip_batches=0):
     from keras_boxloss.data.pipeline import make_dataset
 
@@ -209,8 +193,8 @@ def train(config, model_dir, verbose=1, callbacks=(), overwrite=False):
         model = build_model(config)
         model.load_weights(model_dir / WEIGHTS)
         return model, None
-    run_state.check_training_data(config)
-    check_labels(config, resolve_data(config)[0])  # before anything is written
+    # one pass over the labels: readable, in the label map, num_classes
+    run_state.check_training_data(config)  # before anything is written
     run_state.apply_plan(plan, config)  # every check passed: write now
     from keras_boxloss.training.determinism import make_deterministic
 

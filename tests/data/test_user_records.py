@@ -96,6 +96,7 @@ def test_scan_accepts_non_contiguous_ids_and_display_names(tmp_path):
     assert label_map == LABEL_MAP
     summary = scan_labels(str(path), label_map)
     ids = {name: i for i, name in LABEL_MAP.items()}
+    assert summary.pop("max_where").startswith(f"{path} record ")
     assert summary == {
         "num_records": 5, "num_boxes": sum(len(w[2]) for w in written),
         "max_label": max(ids[n] for w in written for n in w[2])}
