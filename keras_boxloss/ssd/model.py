@@ -74,6 +74,8 @@ class SSD(keras.Model):
         backbone_weights: optional path of MobileNetV2 (no top) weights a
             user has, e.g. from `keras.applications` saved locally; nothing
             is downloaded.
+        focal_alpha, focal_gamma: `classification="sigmoid_focal"`'s, as
+            for `MultiBox` (checked there).
     """
 
     def __init__(self, num_classes, image_size=300, backbone="mobilenet_v2",
@@ -81,7 +83,8 @@ class SSD(keras.Model):
                  classification="softmax", neg_pos_ratio=3.0,
                  min_negatives_per_image=0, alpha=1.0,
                  matched_threshold=0.5, unmatched_threshold=0.5,
-                 anchor_kwargs=None, backbone_weights=None, **kwargs):
+                 anchor_kwargs=None, backbone_weights=None,
+                 focal_alpha=0.25, focal_gamma=2.0, **kwargs):
         network, anchors = build_ssd_network(
             num_classes, image_size, backbone, backbone_alpha, num_layers,
             classification=classification, anchor_kwargs=anchor_kwargs,
@@ -96,6 +99,7 @@ class SSD(keras.Model):
             num_classes, box_loss=box_loss, alpha=alpha,
             classification=classification, neg_pos_ratio=neg_pos_ratio,
             min_negatives_per_image=min_negatives_per_image,
+            focal_alpha=focal_alpha, focal_gamma=focal_gamma,
             anchors=anchors, scale_factors=SCALE_FACTORS)
         # The two MultiBox terms, logged by `fit` beside the total (`compare`
         # plots the box term per loss).

@@ -7,6 +7,7 @@ the key and the file, a value of the wrong type names the field.
 """
 
 import dataclasses
+import re
 import typing
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from pathlib import Path
 DETECTORS = ("ssd", "yolo_v1")
 # Keras dtype policies for `trainer.mixed_precision` ("" = float32).
 MIXED_PRECISION = ("", "mixed_float16", "mixed_bfloat16")
+# Numbers in exponent notation that PyYAML (YAML 1.1) reads as strings:
+# `1e12`, `1e-4` (it wants `1.0e+12`). A float field takes them.
+_EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 @dataclasses.dataclass
@@ -153,6 +157,9 @@ def _coerce(value, kind, where):
     if kind is float and isinstance(value, int) and not isinstance(value,
                                                                    bool):
         return float(value)
+    if kind is float and isinstance(value, str) and \
+            _EXPONENT_NUMBER.fullmatch(value.strip()):
+        return float(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value,
                                                                   bool)):
         raise ValueError(f"Expected {kind.__name__} at {where}. "
@@ -256,9 +263,10 @@ def _check(config, path):
             raise ValueError(f"{path or 'config'}: Expected `{name}` to be "
                              f"one of {list(choices)}. Received: "
                              f"{name}={value!r}")
-    if not 0 < config.loss.focal_alpha <= 1 or config.loss.focal_gamma < 0:
+    if not (0 < config.loss.focal_alpha <= 1
+            and 0 <= config.loss.focal_gamma < float("inf")):
         raise ValueError(f"{path or 'config'}: Expected 0 < loss.focal_alpha"
-                         " <= 1 and loss.focal_gamma >= 0. Received: "
+                         " <= 1 and loss.focal_gamma >= 0, finite. Received: "
                          f"focal_alpha={config.loss.focal_alpha!r}, "
                          f"focal_gamma={config.loss.focal_gamma!r}")
     # Step counts: a 0 or negative one trained a different number of steps

@@ -53,3 +53,41 @@ def test_overrides_apply_last(tmp_path):
     assert config.optimizer.learning_rate == 1.0
     with pytest.raises(ValueError, match="key=value"):
         load_config(path, ["loss.box_loss"])
+
+
+def test_exponent_numbers_are_floats(tmp_path):
+    # PyYAML reads 1e-4 and 1e12 as strings (it wants 1.0e-4): a float
+    # field takes them, from the file and from --set.
+    path = tmp_path / "c.yaml"
+    path.write_text("optimizer:\n  learning_rate: 1e-4\n"
+                    "  schedule: manual_step\n  boundaries: [10]\n"
+                    "  rates: [1E-3, 5e-5]\n")
+    config = load_config(path, ["optimizer.epsilon=1e12"])
+    assert config.optimizer.learning_rate == 1e-4
+    assert config.optimizer.rates == [1e-3, 5e-5]
+    assert config.optimizer.epsilon == 1e12
+    with pytest.raises(ValueError, match=r"Expected float at "
+                                         r"optimizer.learning_rate\. "
+                                         r"Received: '1e'"):
+        load_config(None, ["optimizer.learning_rate=1e"])
+    with pytest.raises(ValueError, match=r"Expected int at trainer.steps"):
+        load_config(None, ["trainer.steps=1e3"])
+
+
+def test_focal_parameters_reach_multibox_through_its_checks():
+    tiny = ["model.image_size=64", "model.num_layers=3",
+            "loss.classification=sigmoid_focal"]
+    model = build_model(load_config(None, [*tiny, "loss.focal_alpha=0.5",
+                                           "loss.focal_gamma=1.5"]))
+    assert (model.multibox.focal_alpha, model.multibox.focal_gamma) == (
+        0.5, 1.5)
+    with pytest.raises(ValueError, match=r"loss.focal_gamma >= 0, finite.*"
+                                         r"focal_gamma=inf"):
+        load_config(None, [*tiny, "loss.focal_gamma=.inf"])
+    from keras_boxloss.ssd.model import SSD
+
+    with pytest.raises(ValueError, match=r"Expected `focal_gamma` to be a "
+                                         r"finite number >= 0\. Received: "
+                                         r"focal_gamma='2'"):
+        SSD(3, image_size=64, backbone="tiny", num_layers=3,
+            focal_gamma="2")
