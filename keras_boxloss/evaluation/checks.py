@@ -24,9 +24,11 @@ import numpy as np
 TOLERANCE = 1e-3   # float32 rounding and decoders that overshoot slightly
 PIXEL_HINT = 1.5   # a normalised box never gets near this
 # `check_box_order`: the share of top boxes matching the ground truth at IoU
-# >= 0.5 only after swapping x and y, and at most this share as given.
+# >= 0.5 with x and y swapped, and at most this fraction of that count as
+# given (a box near the image's diagonal overlaps its own transpose, so
+# some boxes match both ways: 2 of 16 in a small dataset of wide boxes).
 SWAPPED_MATCHES = 0.5
-GIVEN_MATCHES = 0.1
+GIVEN_MATCHES = 0.25
 
 _EXPECTED = "normalised [ymin, xmin, ymax, xmax] boxes in [0, 1]"
 
@@ -82,7 +84,8 @@ def check_box_order(predictions, truth_by_key: dict,
     """Raises `ValueError` when the boxes look like `[xmin, ymin, xmax,
     ymax]`: of each image's top-scoring boxes (as many as it has ground
     truth), at least `SWAPPED_MATCHES` overlap a ground-truth box at IoU >=
-    0.5 with x and y swapped, and at most `GIVEN_MATCHES` as given.
+    0.5 with x and y swapped, and at most `GIVEN_MATCHES` times as many as
+    given.
 
     `truth_by_key`: `{image key: DetectionRecord}`.
     """
@@ -108,7 +111,7 @@ def check_box_order(predictions, truth_by_key: dict,
             first = (prediction["source_id"],
                      int(order[np.argmax(as_swapped & ~as_given)]))
     if total and swapped >= SWAPPED_MATCHES * total and (
-            given <= GIVEN_MATCHES * total):
+            given <= GIVEN_MATCHES * swapped):
         raise ValueError(
             f"Expected {_EXPECTED} in {where}. Received: boxes that match "
             f"the ground truth only with x and y swapped ({swapped} of the "

@@ -98,3 +98,23 @@ def test_xyxy_order_is_an_error_naming_the_first_box():
     # poor model, not a convention; evaluated (AP from the right half).
     results = evaluate_detections(_truth(), _predictions(truth, xyxy))
     assert results["num_matched"] == 2
+
+
+def test_xyxy_order_is_found_when_some_boxes_match_both_ways():
+    # Seven wide, flat boxes and one square one on the diagonal, whose
+    # transpose is itself: in xyxy order 1 of 8 matches as given (more
+    # than a tenth), all 8 swapped.
+    side = 100
+    boxes = [np.array([[5 + 10 * i, 10, 12 + 10 * i, 90]]) / side
+             for i in range(7)] + [np.array([[30, 30, 70, 70]]) / side]
+    truth = [DetectionRecord(
+        encoded=b"", image_format="jpg", height=side, width=side,
+        filename=f"{i}.jpg", source_id=f"{i}.jpg", boxes=box, classes=[1],
+        class_names=["a"]) for i, box in enumerate(boxes)]
+    predictions = [{"source_id": f"{i}.jpg", "boxes": box[:, [1, 0, 3, 2]],
+                    "scores": np.array([0.9]), "classes": np.array([1])}
+                   for i, box in enumerate(boxes)]
+    with pytest.raises(ValueError, match=r"only with x and y swapped \(8 of "
+                                         r"the 8 top boxes .* 1 as given\), "
+                                         r"first at image '0.jpg' box 0"):
+        evaluate_detections(truth, predictions)
