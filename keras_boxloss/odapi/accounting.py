@@ -290,12 +290,17 @@ def resolve_path(text: str, config_dir: str | os.PathLike | None,
     beside = os.path.normpath(os.path.join(str(config_dir), path))
     if not _names_something(beside) and _names_something(path):
         here = os.path.abspath(path)
-        print(f"{where + ': ' if where else ''}note: {text!r} is not in "
-              f"the config's folder {config_dir}; using {here} (relative "
-              "to the current folder, as the OD API reads it)",
-              file=sys.stderr)
+        note = (f"{where + ': ' if where else ''}note: {text!r} is not in "
+                f"the config's folder {config_dir}; using {here} (relative "
+                "to the current folder, as the OD API reads it)")
+        if note not in _PRINTED_NOTES:  # a config is often read twice
+            _PRINTED_NOTES.add(note)
+            print(note, file=sys.stderr)
         return here
     return beside
+
+
+_PRINTED_NOTES: set = set()
 
 
 def _names_something(path: str) -> bool:

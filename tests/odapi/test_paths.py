@@ -38,6 +38,10 @@ def test_a_path_only_the_current_folder_holds_is_taken_from_it(
     assert capsys.readouterr().err.startswith(
         "note: 'pre-trained-models/ssd/checkpoint/ckpt-0' is not in the "
         "config's folder")
+    # the same path read again (a config is often read twice): one note
+    resolve_path("annotations/train.record", config_dir,
+                 "pipeline.config:174")
+    assert capsys.readouterr().err == ""
 
 
 def test_the_config_folder_wins_and_a_missing_path_stays_there(
