@@ -308,13 +308,21 @@ def read_records(pattern):
     import tensorflow as tf
 
     for path in list_record_files(pattern):
+        index = framed = 0
         try:
-            for index, serialized in enumerate(tf.data.TFRecordDataset(path)):
-                yield from_tf_example(serialized.numpy(),
-                                      where=f"{path} record {index}")
+            for serialized in tf.data.TFRecordDataset(path):
+                data = serialized.numpy()
+                framed += len(data) + 16  # length and 2 CRCs
+                yield from_tf_example(data, where=f"{path} record {index}")
+                index += 1
         except tf.errors.DataLossError as error:
             raise ValueError(f"Corrupt TFRecord file {path}: "
                              f"{error.message}") from None
+        size = os.path.getsize(path)
+        if framed != size:  # cut inside a record header: TF stops quietly
+            raise ValueError(f"Corrupt TFRecord file {path}: record {index} "
+                             f"is truncated (the file ends {size - framed} "
+                             f"bytes into it)")
 
 
 class _LabelChecker:

@@ -110,3 +110,14 @@ def test_image_format_is_optional_on_read():
     example = to_tf_example(_record())
     del example.features.feature["image/format"]
     assert from_tf_example(example).image_format == "png"
+
+
+def test_a_file_cut_inside_a_record_header_is_a_value_error(tmp_path):
+    # TensorFlow reads such a file as ending before that record, no error.
+    (path,) = write_records([_record(), _record()], str(tmp_path), "x")
+    data = open(path, "rb").read()
+    with open(path, "wb") as file:
+        file.write(data[:len(data) // 2 + 5])  # two records of equal size
+    with pytest.raises(ValueError, match=r"Corrupt TFRecord file .*x-00000"
+                                         r".*record 1 is truncated"):
+        list(read_records(path))
