@@ -160,6 +160,8 @@ def _coerce(value, kind, where):
     if kind is float and isinstance(value, str) and \
             _EXPONENT_NUMBER.fullmatch(value.strip()):
         return float(value)
+    if kind is str and value is None:  # `label_map:` or --set x.label_map=
+        return ""                      # "" is every text field's unset
     if not isinstance(value, kind) or (kind is int and isinstance(value,
                                                                   bool)):
         raise ValueError(f"Expected {kind.__name__} at {where}. "

@@ -91,3 +91,14 @@ def test_focal_parameters_reach_multibox_through_its_checks():
                                          r"focal_gamma='2'"):
         SSD(3, image_size=64, backbone="tiny", num_layers=3,
             focal_gamma="2")
+
+
+def test_an_empty_text_field_is_unset(tmp_path):
+    # YAML reads `label_map:` and `--set data.label_map=` as null; "" is
+    # what every text field uses for "not set".
+    path = tmp_path / "c.yaml"
+    path.write_text("data:\n  train: a.record\n  label_map:\n")
+    config = load_config(path, ["data.validation="])
+    assert (config.data.label_map, config.data.validation) == ("", "")
+    with pytest.raises(ValueError, match=r"Expected int at trainer.steps"):
+        load_config(None, ["trainer.steps="])
