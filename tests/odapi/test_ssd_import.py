@@ -232,6 +232,18 @@ def test_num_steps_zero_is_an_error():
         load_detector_config(V2_COCO, FILL + ["train_config.num_steps=0"])
 
 
+def test_use_bfloat16_becomes_the_mixed_bfloat16_policy():
+    # The samples leave use_bfloat16 unset: float32, as the OD API on a GPU.
+    default = load_detector_config(V2_COCO, FILL, quiet=True)
+    assert default.trainer.mixed_precision == ""
+    imported = import_pipeline(V2_COCO, FILL + [
+        "train_config.use_bfloat16=true"])
+    config = load_detector_config(V2_COCO, FILL + [
+        "train_config.use_bfloat16=true"], quiet=True)
+    assert config.trainer.mixed_precision == "mixed_bfloat16"
+    assert statuses(imported)["train_config.use_bfloat16"][0] == "honoured"
+
+
 def test_faster_rcnn_config_for_train_points_at_garden_train(tmp_path):
     path = tmp_path / "frcnn.config"
     path.write_text("model { faster_rcnn { num_classes: 3 } }\n"
