@@ -110,7 +110,10 @@ def _clean_leftovers(output: str) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _move_into_place(temp: str, output: str, old: str) -> None:
+def move_into_place(temp: str, output: str, old: str) -> None:
+    """Renames `temp` (a folder or a file, beside `output`) to `output`.
+    An existing `output` is first renamed to `old`, restored if the second
+    rename fails, and deleted after it succeeds."""
     if not os.path.exists(output):
         os.rename(temp, output)
         return
@@ -120,7 +123,11 @@ def _move_into_place(temp: str, output: str, old: str) -> None:
     except BaseException:
         os.rename(old, output)
         raise
-    shutil.rmtree(old, ignore_errors=True)  # a leftover is removed later
+    if os.path.isdir(old) and not os.path.islink(old):
+        shutil.rmtree(old, ignore_errors=True)  # a leftover is removed later
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(old)
 
 
 def check_output_folder(output_dir: str, overwrite: bool = False) -> None:
@@ -171,7 +178,7 @@ def replacing_folder(output_dir: str, overwrite: bool = False
         os.mkdir(temp)  # not mkdtemp: its 0700 mode would become output's
         try:
             yield temp
-            _move_into_place(temp, output, f"{output}.old-{token}")
+            move_into_place(temp, output, f"{output}.old-{token}")
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
             raise

@@ -25,10 +25,11 @@ normalised on its canvas are normalised on the input image too.
 outputs. Loading either needs TensorFlow only.
 """
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from keras_boxloss.data.output_folder import move_into_place
 
 INPUT_TYPES = ("image_tensor", "encoded_image_string_tensor", "tf_example")
 MAIN_OUTPUTS = ("detection_boxes", "detection_scores", "detection_classes",
@@ -59,16 +60,7 @@ def write_atomically(output, write, overwrite: bool = False) -> str:
     try:
         written = staging / output.name
         write(written)
-        if output.exists():
-            old = staging / "old"
-            os.replace(output, old)
-            try:
-                os.replace(written, output)
-            except OSError:
-                os.replace(old, output)
-                raise
-        else:
-            os.replace(written, output)
+        move_into_place(written, output, staging / "old")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return str(output)
