@@ -227,6 +227,15 @@ class Section:
     def not_supported(self, name: str, note: str) -> None:
         self._mark(name, NOT_SUPPORTED, note)
 
+    def honoured_if_default(self, name: str, default, note: str,
+                            otherwise: str) -> None:
+        """Marks `name` honoured (`note`) when its value is `default` (or it
+        is absent), else not supported (`otherwise`)."""
+        if self.value(name, default) == default:
+            self.honoured(name, note)
+        else:
+            self.not_supported(name, otherwise)
+
     def mark_self(self, status: str, note: str) -> None:
         """Marks this message as a whole (its field in the parent)."""
         if self.message is None:

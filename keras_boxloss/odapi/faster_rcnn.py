@@ -263,17 +263,11 @@ def _first_stage(frcnn: Section, out: GardenMapping) -> None:
             "the OD API's RPN matcher (fixed): positive IoU >= 0.7")
     out.put(f"{parser}.rpn_unmatched_threshold", 0.3,
             "negative IoU < 0.3")
-    if frcnn.value("first_stage_box_predictor_kernel_size", 3) == 3:
-        frcnn.honoured("first_stage_box_predictor_kernel_size",
-                       "3x3, as Model Garden's RPN conv")
-    else:
-        frcnn.not_supported("first_stage_box_predictor_kernel_size",
-                            "Model Garden's RPN conv is 3x3")
-    if frcnn.value("first_stage_atrous_rate", 1) == 1:
-        frcnn.honoured("first_stage_atrous_rate", "no dilation")
-    else:
-        frcnn.not_supported("first_stage_atrous_rate", "Model Garden's RPN "
-                            "conv is not dilated")
+    frcnn.honoured_if_default("first_stage_box_predictor_kernel_size", 3,
+                              "3x3, as Model Garden's RPN conv",
+                              "Model Garden's RPN conv is 3x3")
+    frcnn.honoured_if_default("first_stage_atrous_rate", 1, "no dilation",
+                              "Model Garden's RPN conv is not dilated")
     conv = frcnn.sub("first_stage_box_predictor_conv_hyperparams")
     hyperparams(conv, out, "the RPN conv")
 

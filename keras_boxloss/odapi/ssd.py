@@ -199,11 +199,9 @@ def _feature_extractor(section: Section, target: Target) -> None:
     target.set("trainer.jit_compile", backbone == "tiny")
     section.not_supported("min_depth", "our extra layers have fixed depths "
                                        "(512, 256, 256, 128)")
-    if section.value("pad_to_multiple", 1) == 1:
-        section.honoured("pad_to_multiple", "no padding to a multiple")
-    else:
-        section.not_supported("pad_to_multiple", "inputs are not padded to "
-                                                 "a multiple")
+    section.honoured_if_default("pad_to_multiple", 1,
+                                "no padding to a multiple",
+                                "inputs are not padded to a multiple")
     section.not_supported("use_explicit_padding", "Keras 'same' padding")
     if section.value("use_depthwise", False):
         section.approximated("use_depthwise", "the extra layers are plain "
@@ -581,9 +579,7 @@ def _post_processing(section: Section, target: Target) -> None:
         section.approximated(
             "score_converter", f"{expected.lower()} scores (our "
             f"classification is {classification})")
-    if section.value("logit_scale", 1.0) == 1.0:
-        section.honoured("logit_scale", "1")
-    else:
-        section.not_supported("logit_scale", "logits are not scaled")
+    section.honoured_if_default("logit_scale", 1.0, "1",
+                                "logits are not scaled")
     section.sub("calibration_config").mark_self("not supported",
                                                 "no score calibration")

@@ -361,11 +361,9 @@ def _reader_common(reader: Section, training: bool, target: Target) -> None:
                        f"{reader.path}.shuffle_buffer_size")
             reader.honoured("shuffle_buffer_size",
                             f"data.shuffle_buffer: {size}")
-        if reader.value("num_epochs", 0) == 0:
-            reader.honoured("num_epochs", "repeats until num_steps")
-        else:
-            reader.not_supported("num_epochs", "training repeats the data "
-                                               "until trainer.steps")
+        reader.honoured_if_default("num_epochs", 0, "repeats until num_steps",
+                                   "training repeats the data until "
+                                   "trainer.steps")
         if reader.has("max_number_of_boxes"):
             boxes = _num(reader, "max_number_of_boxes", 100, int)
             target.set("data.max_boxes", boxes,
@@ -376,17 +374,12 @@ def _reader_common(reader: Section, training: bool, target: Target) -> None:
             reader.not_supported("shuffle", "evaluation reads in order")
         else:
             reader.honoured("shuffle", "in order")
-        if reader.value("num_epochs", 1) == 1:
-            reader.honoured("num_epochs", "one pass")
-        else:
-            reader.not_supported("num_epochs", "evaluation reads once")
+        reader.honoured_if_default("num_epochs", 1, "one pass",
+                                   "evaluation reads once")
         reader.not_supported("max_number_of_boxes", "evaluation reads every "
                                                     "box")
-    if reader.value("sample_1_of_n_examples", 1) == 1:
-        reader.honoured("sample_1_of_n_examples", "every example")
-    else:
-        reader.not_supported("sample_1_of_n_examples", "every example is "
-                                                       "read")
+    reader.honoured_if_default("sample_1_of_n_examples", 1, "every example",
+                               "every example is read")
     for name in ("filenames_shuffle_buffer_size", "num_readers",
                  "num_parallel_batches", "num_prefetch_batches",
                  "queue_capacity", "min_after_dequeue", "read_block_length",
