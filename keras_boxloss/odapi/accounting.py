@@ -30,10 +30,12 @@ mark is a no-op), so mapping code need not test presence first.
 order marked; `Report.format()` gives the printed lines, `Report.lookup()`
 a {path: [Entry, ...]} index.
 
-Other helpers: `check_placeholders(root)` raises ONE ValueError listing every
-field still holding PATH_TO_BE_CONFIGURED; `resolve_path(text, config_dir)`
-resolves a relative path against the config's folder (else the current
-folder, with a note, when only that holds it).
+Other helpers: `set_dotted` / `get_dotted` write and read a nested dict by
+dotted key (the mapped values); `check_placeholders(root)` raises ONE
+ValueError listing every field still holding PATH_TO_BE_CONFIGURED;
+`resolve_path(text, config_dir)` resolves a relative path against the
+config's folder (else the current folder, with a note, when only that
+holds it).
 """
 
 from __future__ import annotations
@@ -259,6 +261,23 @@ class Section:
 
     def not_supported_rest(self, note: str) -> None:
         self.rest(NOT_SUPPORTED, note)
+
+
+def set_dotted(tree: dict, key: str, value) -> None:
+    """`tree["a"]["b"] = value` for `key` "a.b", creating the dicts between."""
+    *parents, leaf = key.split(".")
+    for part in parents:
+        tree = tree.setdefault(part, {})
+    tree[leaf] = value
+
+
+def get_dotted(tree: dict, key: str, default=None):
+    """`tree["a"]["b"]` for `key` "a.b"; `default` when a part is absent."""
+    for part in key.split("."):
+        if not isinstance(tree, dict) or part not in tree:
+            return default
+        tree = tree[part]
+    return tree
 
 
 def check_placeholders(root: Message, source: str = "<string>") -> None:

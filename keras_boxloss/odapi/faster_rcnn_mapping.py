@@ -10,7 +10,7 @@ import math
 import yaml
 
 from keras_boxloss.odapi import faster_rcnn_schema as schema
-from keras_boxloss.odapi.accounting import Section
+from keras_boxloss.odapi.accounting import Section, get_dotted, set_dotted
 
 
 class GardenMapping:
@@ -29,20 +29,11 @@ class GardenMapping:
         if key in self.comments:
             raise ValueError(f"Expected each Model Garden key set once. "
                              f"Received: {key} again ({comment})")
-        node = self.overrides
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
+        set_dotted(self.overrides, key, value)
         self.comments[key] = comment
 
     def get(self, key: str, default=None):
-        node = self.overrides
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return default
-            node = node[part]
-        return node
+        return get_dotted(self.overrides, key, default)
 
     def to_yaml(self, header: str = "") -> str:
         """The overrides as YAML with each value's comment after it."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 
-from keras_boxloss.odapi.accounting import Report, Section
+from keras_boxloss.odapi.accounting import (Report, Section, get_dotted,
+                                             set_dotted)
 from keras_boxloss.odapi.pipeline import Pipeline, enum_name
 
 # OD API feature extractor type -> (our backbone, exact?)
@@ -35,23 +36,14 @@ class Target:
         self.origins: dict[str, list[str]] = {}
 
     def set(self, key: str, value, origin: str | None = None) -> None:
-        node = self.values
-        parts = key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
+        set_dotted(self.values, key, value)
         if origin:
             self.origins.setdefault(key, [])
             if origin not in self.origins[key]:
                 self.origins[key].append(origin)
 
     def get(self, key: str, default=None):
-        node = self.values
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return default
-            node = node[part]
-        return node
+        return get_dotted(self.values, key, default)
 
 
 def _num(section: Section, name: str, default, kind=float):
