@@ -13,6 +13,8 @@ pytest.importorskip("official.vision")
 
 from keras_boxloss.cli.main import main  # noqa: E402
 from tests.model_garden.conftest import SMALL_CONFIG  # noqa: E402
+from tests.training.odapi_tutorial import (  # noqa: E402
+    example_of, run_tutorial_snippet)
 
 EXPERIMENT = "fasterrcnn_resnetfpn_boxloss"
 
@@ -164,35 +166,6 @@ def garden_image(generated_records):
     return pixels, tf.io.encode_png(pixels).numpy()
 
 
-def _example(encoded):
-    import tensorflow as tf
-
-    feature = tf.train.Feature(bytes_list=tf.train.BytesList(
-        value=[encoded]))
-    return tf.train.Example(features=tf.train.Features(
-        feature={"image/encoded": feature})).SerializeToString()
-
-
-def _tutorial_snippet(PATH_TO_SAVED_MODEL, image_np):
-    # The TF2 OD API tutorial's inference lines as written there, but for
-    # `[0]` in the int(): int() of a shape [1] array is a TypeError from
-    # NumPy 2.4 on (for the OD API's own exports too).
-    import numpy as np
-    import tensorflow as tf
-
-    detect_fn = tf.saved_model.load(PATH_TO_SAVED_MODEL)
-    input_tensor = tf.convert_to_tensor(image_np)
-    input_tensor = input_tensor[tf.newaxis, ...]
-    detections = detect_fn(input_tensor)
-    num_detections = int(detections.pop('num_detections')[0])
-    detections = {key: value[0, :num_detections].numpy()
-                  for key, value in detections.items()}
-    detections['num_detections'] = num_detections
-    detections['detection_classes'] = \
-        detections['detection_classes'].astype(np.int64)
-    return detections
-
-
 @pytest.fixture(scope="module")
 def served(saved_model):
     """The image_tensor export, loaded once (a load takes ~30 s here)."""
@@ -201,18 +174,25 @@ def served(saved_model):
     return tf.saved_model.load(str(saved_model))
 
 
-def test_the_tutorial_snippet_runs_on_image_tensor(saved_model,
-                                                    garden_image):
-    pixels, _ = garden_image
-    reference = _tutorial_snippet(str(saved_model), pixels)
-    assert set(reference) == ODAPI_OUTPUTS | {"num_detections"}
-    count = reference["num_detections"]
+def _check_detections(detections):
+    """The tutorial's detections of the garden image: every output, some
+    detections, valid normalised boxes, label-map classes. Returns the
+    count."""
+    assert set(detections) == ODAPI_OUTPUTS | {"num_detections"}
+    count = detections["num_detections"]
     assert count > 0
-    boxes = reference["detection_boxes"]
+    boxes = detections["detection_boxes"]
     assert boxes.shape == (count, 4)
     assert (0 <= boxes).all() and (boxes <= 1).all()
     assert (boxes[:, 2:] >= boxes[:, :2]).all()
-    assert set(reference["detection_classes"]) <= {1, 2, 3}
+    assert set(detections["detection_classes"]) <= {1, 2, 3}
+    return count
+
+
+def test_the_tutorial_snippet_runs_on_image_tensor(saved_model,
+                                                    garden_image):
+    pixels, _ = garden_image
+    _check_detections(run_tutorial_snippet(str(saved_model), pixels))
 
 
 @pytest.mark.slow  # two more exports and loads: minutes on 2 busy cores
@@ -221,20 +201,13 @@ def test_the_tutorial_snippet_runs_on_each_input_type(
     import numpy as np
 
     pixels, png = garden_image
-    runs = {"image_tensor": _tutorial_snippet(str(saved_model), pixels),
-            "encoded_image_string_tensor": _tutorial_snippet(
+    runs = {"image_tensor": run_tutorial_snippet(str(saved_model), pixels),
+            "encoded_image_string_tensor": run_tutorial_snippet(
                 encoded_exports["encoded_image_string_tensor"], png),
-            "tf_example": _tutorial_snippet(encoded_exports["tf_example"],
-                                            _example(png))}
+            "tf_example": run_tutorial_snippet(
+                encoded_exports["tf_example"], example_of(png))}
     reference = runs["image_tensor"]
-    assert set(reference) == ODAPI_OUTPUTS | {"num_detections"}
-    count = reference["num_detections"]
-    assert count > 0
-    boxes = reference["detection_boxes"]
-    assert boxes.shape == (count, 4)
-    assert (0 <= boxes).all() and (boxes <= 1).all()
-    assert (boxes[:, 2:] >= boxes[:, :2]).all()
-    assert set(reference["detection_classes"]) <= {1, 2, 3}
+    count = _check_detections(reference)
     # the PNG is lossless: every input type sees the same pixels
     for kind, run in runs.items():
         assert run["num_detections"] == count, kind

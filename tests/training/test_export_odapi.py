@@ -21,6 +21,7 @@ from keras_boxloss.training.export import (INPUT_TYPES, export_saved_model,
                                            export_tflite)
 from keras_boxloss.training.predict import detect
 from keras_boxloss.training.train import build_model
+from tests.training.odapi_tutorial import example_of, run_tutorial_snippet
 
 SIZE = 64
 DETECTORS = {
@@ -71,13 +72,6 @@ def image():
     return pixels
 
 
-def example_of(encoded):
-    feature = tf.train.Feature(bytes_list=tf.train.BytesList(
-        value=[encoded]))
-    return tf.train.Example(features=tf.train.Features(
-        feature={"image/encoded": feature})).SerializeToString()
-
-
 def tutorial_inputs(kind, image_np):
     """What a user feeds for each input type: the image array, its encoded
     bytes, or a serialized tf.train.Example."""
@@ -86,25 +80,6 @@ def tutorial_inputs(kind, image_np):
     encoded = tf.io.encode_png(image_np).numpy()
     return encoded if kind == "encoded_image_string_tensor" else \
         example_of(encoded)
-
-
-def run_tutorial_snippet(PATH_TO_SAVED_MODEL, image_np):
-    # The TF2 OD API tutorial ("Object Detection From TF2 Saved Model"),
-    # as written there but for one line: its `int(detections.pop(
-    # 'num_detections'))` is a TypeError from NumPy 2.4 on (no int() of a
-    # shape [1] array), for the OD API's own exports as well, whose
-    # num_detections is [batch] too. `[0]` is the fix for both.
-    detect_fn = tf.saved_model.load(PATH_TO_SAVED_MODEL)
-    input_tensor = tf.convert_to_tensor(image_np)
-    input_tensor = input_tensor[tf.newaxis, ...]
-    detections = detect_fn(input_tensor)
-    num_detections = int(detections.pop('num_detections')[0])
-    detections = {key: value[0, :num_detections].numpy()
-                  for key, value in detections.items()}
-    detections['num_detections'] = num_detections
-    detections['detection_classes'] = \
-        detections['detection_classes'].astype(np.int64)
-    return detections
 
 
 def expected_for(model, images):
