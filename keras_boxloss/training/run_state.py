@@ -221,7 +221,7 @@ def check_training_data(config):
     `data.label_map` and of the data. A `ValueError` naming the file and
     record (and object) otherwise; a warning when `num_classes` is larger.
     """
-    from keras_boxloss.data.label_map import find_label_map, read_label_map
+    from keras_boxloss.data.label_map import find_label_map
     from keras_boxloss.data.records import scan_labels
 
     label_map_path, pattern = config.data.label_map, config.data.train
@@ -232,15 +232,16 @@ def check_training_data(config):
         pattern, label_map_path = paths["train"], label_map_path or \
             paths["label_map"]
     num_classes = config.model.num_classes
+    # a given label map is read without listing the records (find_label_map)
+    label_map, path = find_label_map(pattern, label_map_path)
     largest, source = 0, None
     if label_map_path:  # checked first: no need to read the data
-        largest = max(read_label_map(label_map_path))
+        largest = max(label_map)
         source = f"the label map {label_map_path}"
         if largest > num_classes:
             raise ValueError(
                 f"Expected model.num_classes >= {largest}, the largest class "
                 f"id of {source}. Received: model.num_classes={num_classes}")
-    label_map, path = find_label_map(pattern, label_map_path)
     scan = scan_labels(pattern, label_map, f"the label map {path}")
     if scan["max_label"] > num_classes:
         raise ValueError(

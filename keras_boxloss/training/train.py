@@ -11,7 +11,6 @@ with a larger `trainer.steps`, continues it (`run_state`).
 """
 
 import contextlib
-import json
 from pathlib import Path
 
 import keras
@@ -139,16 +138,6 @@ def make_inputs(config, pattern, training, skip_batches=0):
         shuffle_buffer=config.data.shuffle_buffer if training else 0,
         repeat=training, max_boxes=config.data.max_boxes, as_tuple=True,
         drop_remainder=training, skip_batches=skip_batches)
-
-
-def completed_epochs(backup_dir):
-    """Epochs that an interrupted run had completed: the epoch `fit`
-    resumes at (Keras' `BackupAndRestore` writes it to
-    `training_metadata.json` after each epoch); 0 without a backup."""
-    path = Path(backup_dir) / "training_metadata.json"
-    if not path.exists():
-        return 0
-    return int(json.loads(path.read_text())["epoch"])
 
 
 def distribution_scope(name):

@@ -10,6 +10,7 @@ import pytest
 
 from keras_boxloss.data.records import read_records
 from keras_boxloss.evaluation.evaluate import evaluate_detections
+from keras_boxloss.training import run_state
 from keras_boxloss.training.config import load_config
 from keras_boxloss.training.predict import detect, predict_records
 from keras_boxloss.training.train import load_trained, train
@@ -61,7 +62,7 @@ def test_an_interrupted_run_resumes_from_its_last_epoch(generated, tmp_path,
     with pytest.raises(KeyboardInterrupt):
         train(config, tmp_path, verbose=0, callbacks=[StopAfterFirstEpoch()])
     assert (tmp_path / "backup").exists()
-    assert train_module.completed_epochs(tmp_path / "backup") == 1
+    assert run_state.backup_epochs(tmp_path) == 1
     _, history = train(config, tmp_path, verbose=0)
     # epoch 1 was done: the restarted run trains epochs 2 and 3 only, on
     # the batches after epoch 1's two
@@ -121,6 +122,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from keras_boxloss.training import run_state
 from keras_boxloss.training.config import load_config
 from keras_boxloss.training.train import train
 config = load_config(None, [f"data.train={sys.argv[2]}",
