@@ -31,7 +31,6 @@ shuffles them and keeps the first, the same rule on a random order).
 Centres outside the image go to the nearest edge cell.
 """
 
-import numbers
 
 import keras
 import numpy as np
@@ -84,8 +83,8 @@ def grid_targets(y_true, grid_size=7, num_classes=20):
     >>> np.asarray(grid, "float64")[0, 0, 0].round(6).tolist()
     [0.6, 0.8, 0.4, 0.4, 1.0, 0.0, 1.0, 0.0]
     """
-    _check_int("grid_size", grid_size)
-    _check_int("num_classes", num_classes)
+    validation.check_int("grid_size", grid_size, 1)
+    validation.check_int("num_classes", num_classes, 1)
     y_true = ops.convert_to_tensor(y_true)
     shape = tuple(y_true.shape)
     if len(shape) != 3 or shape[-1] != 5:
@@ -419,29 +418,13 @@ def _expand_to(mask, x):
     return ops.reshape(mask, (-1,) + (1,) * (len(x.shape) - 1))
 
 
-def _check_int(name, value):
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-            or value < 1):
-        raise ValueError(
-            f"Expected `{name}` to be an integer >= 1. "
-            f"Received: {name}={value!r}")
-
-
-def _check_weight(name, value):
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not np.isfinite(value) or value < 0):
-        raise ValueError(
-            f"Expected `{name}` to be a finite number >= 0. "
-            f"Received: {name}={value!r}")
-
-
 def _check_args(grid_size, boxes_per_cell, num_classes, lambda_coord,
                 lambda_noobj, confidence_target, box_loss, eps):
-    _check_int("grid_size", grid_size)
-    _check_int("boxes_per_cell", boxes_per_cell)
-    _check_int("num_classes", num_classes)
-    _check_weight("lambda_coord", lambda_coord)
-    _check_weight("lambda_noobj", lambda_noobj)
+    validation.check_int("grid_size", grid_size, 1)
+    validation.check_int("boxes_per_cell", boxes_per_cell, 1)
+    validation.check_int("num_classes", num_classes, 1)
+    validation.check_non_negative("lambda_coord", lambda_coord)
+    validation.check_non_negative("lambda_noobj", lambda_noobj)
     validation.check_choice("confidence_target", confidence_target,
                             CONFIDENCE_TARGETS)
     validation.check_positive("eps", eps)
