@@ -94,26 +94,24 @@ def _import_pipeline(path, overrides, out):
     every run reads one project config. Returns `(yaml path, [])`."""
     import os
 
-    from keras_boxloss.odapi.convert import (import_pipeline, print_report,
-                                             write_yaml)
+    from keras_boxloss.cli.main import CommandError
+    from keras_boxloss.odapi.convert import (detector_config, import_pipeline,
+                                             imported_yaml, print_report,
+                                             write_text_atomically)
 
     imported = import_pipeline(path, overrides)
     if imported.kind == "ssd":  # it must load before any run starts
-        from keras_boxloss.odapi.convert import load_detector_config
-
-        load_detector_config(path, overrides, quiet=True)
+        detector_config(imported, path)
     print_report(imported.report)
-    from keras_boxloss.cli.main import CommandError
-    from keras_boxloss.odapi.convert import imported_yaml
-
+    text = imported_yaml(imported)
     target = os.path.join(out, "imported_config.yaml")
     if os.path.exists(target):
         with open(target, encoding="utf-8") as file:
-            if file.read() != imported_yaml(imported):
+            if file.read() != text:
                 raise CommandError(
                     f"{out} holds a comparison imported from a different "
                     f"config or --set ({target}); use another --out")
-    write_yaml(imported, target, overwrite=True)
+    write_text_atomically(target, text, overwrite=True)
     print(f"Imported {path} as {target}")
     return target, []
 

@@ -44,9 +44,9 @@ def run(args):
                            "replace it")
     imported = import_pipeline(args.config, args.overrides)
     if imported.kind == "ssd":  # check it loads as our config before writing
-        from keras_boxloss.odapi.convert import load_detector_config
+        from keras_boxloss.odapi.convert import detector_config
 
-        load_detector_config(args.config, args.overrides, quiet=True)
+        detector_config(imported, args.config)
     print_report(imported.report)
     path = write_yaml(imported, args.output, overwrite=args.overwrite)
     command = ("keras-boxloss train --config " + path + " --model-dir DIR"

@@ -34,28 +34,22 @@ def import_pipeline(path, output_dir, overrides=(), echo=print):
     as `output_dir/pipeline_garden.yaml` (with the mapping as comments) and
     returns that path. The field accounting (what was approximated or is
     not supported) goes to `echo`."""
-    from keras_boxloss.odapi import faster_rcnn
-    from keras_boxloss.odapi.accounting import Report
+    from keras_boxloss.odapi.convert import (import_pipeline as import_odapi,
+                                             write_text_atomically)
     from keras_boxloss.odapi.pipeline import load_pipeline
 
-    pipe = load_pipeline(path, overrides)
-    if pipe.kind != "faster_rcnn":
+    # the kind first (no path checks), so an SSD config gets this error
+    kind = load_pipeline(path, overrides, check_paths=False).kind
+    if kind != "faster_rcnn":
         raise ValueError(f"Expected a Faster R-CNN pipeline config "
                          f"(model {{ faster_rcnn {{ }} }}) for Model Garden. "
-                         f"Received: {path} with model {pipe.kind}")
-    report = Report(pipe.source)
-    mapping = faster_rcnn.garden_mapping(pipe.root, pipe.config_dir, report,
-                                         pipe.box_losses)
-    own = ",".join(pipe.own_overrides)
-    params_from_overrides(mapping.overrides, own)
-    text = mapping.to_yaml(f"Model Garden experiment {configs.EXPERIMENT}, "
-                           f"imported from {path}")
+                         f"Received: {path} with model {kind}")
+    imported = import_odapi(path, overrides)
+    params_from_overrides(imported.values)
     os.makedirs(output_dir, exist_ok=True)
-    target = os.path.join(output_dir, IMPORTED_YAML)
-    with open(target + ".partial", "w") as file:
-        file.write(text)
-    os.replace(target + ".partial", target)
-    echo(_summary(report))
+    target = write_text_atomically(os.path.join(output_dir, IMPORTED_YAML),
+                                   imported.yaml_text, overwrite=True)
+    echo(_summary(imported.report))
     return target
 
 

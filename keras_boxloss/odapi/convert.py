@@ -5,7 +5,8 @@
   odapi/faster_rcnn.py), account for every field. Returns `Imported`.
 - `load_detector_config(path, overrides)`: the `DetectorConfig` of an SSD
   pipeline (what `training.config.load_config` returns for one), printing
-  the approximated and unsupported fields.
+  the approximated and unsupported fields; `detector_config(imported,
+  path)` the same from an `Imported` already in hand.
 - `imported_yaml(imported)`: the equivalent project YAML, the mapping as
   comments; `write_yaml(imported, output, overwrite)` writes it atomically.
 """
@@ -31,7 +32,7 @@ class Imported:
     report: Report
     pipeline: Pipeline
     origins: dict = dataclass_field(default_factory=dict)
-    yaml_text: str = ""       # faster_rcnn: odapi/faster_rcnn.py's YAML
+    yaml_text: str = ""       # faster_rcnn: the mapping's commented YAML
 
 
 def import_pipeline(path, overrides=()) -> Imported:
@@ -61,15 +62,14 @@ def import_pipeline(path, overrides=()) -> Imported:
                 f"{pipe.source}: Expected the Faster R-CNN mapping "
                 f"(keras_boxloss.odapi.faster_rcnn) to import. Received: "
                 f"{error}") from None
-        values = faster_rcnn.to_garden_overrides(
+        mapping = faster_rcnn.garden_mapping(
             pipe.root, pipe.config_dir, report, box_losses=pipe.box_losses)
-        _apply_own(values, pipe.own_overrides, {})
-        text = ""
-        if not pipe.own_overrides:
-            text = faster_rcnn.to_garden_yaml(
-                pipe.root, pipe.config_dir, Report(pipe.source),
-                box_losses=pipe.box_losses)
-        return Imported(kind, values, report, pipe, {}, text)
+        origins: dict = {}
+        _apply_own(mapping.overrides, pipe.own_overrides, origins)
+        for key, sources in origins.items():  # a --set wins its comment too
+            mapping.comments[key] = ", ".join(sources)
+        text = mapping.to_yaml(faster_rcnn.yaml_header(pipe.source))
+        return Imported(kind, mapping.overrides, report, pipe, origins, text)
     raise ValueError(f"{pipe.source}: Expected model.ssd or model.faster_rcnn"
                      f" (the architectures keras-boxloss maps). Received: "
                      f"model.{kind}")
@@ -109,8 +109,6 @@ def print_report(report: Report, file=None) -> None:
 def load_detector_config(path, overrides=(), quiet: bool = False):
     """The `DetectorConfig` of an SSD pipeline.config (see the module
     docstring); a Faster R-CNN one is an error pointing at garden-train."""
-    from keras_boxloss.training import config as config_module
-
     kind = load_pipeline(path, overrides, check_paths=False).kind
     if kind != "ssd":
         raise ValueError(
@@ -124,6 +122,13 @@ def load_detector_config(path, overrides=(), quiet: bool = False):
     imported = import_pipeline(path, overrides)
     if not quiet:
         print_report(imported.report)
+    return detector_config(imported, path)
+
+
+def detector_config(imported: Imported, path):
+    """The checked `DetectorConfig` of an imported SSD pipeline."""
+    from keras_boxloss.training import config as config_module
+
     try:
         config = config_module._build(config_module.DetectorConfig,
                                       imported.values, "<root>")
@@ -150,12 +155,6 @@ def imported_yaml(imported: Imported) -> str:
     accounting (per field: honoured / approximated: why / not supported:
     why) in the header."""
     if imported.kind != "ssd":
-        if not imported.yaml_text:
-            import yaml
-
-            return ("# Model Garden overrides imported from "
-                    f"{imported.report.source} (with --set)\n"
-                    + yaml.safe_dump(imported.values, sort_keys=False))
         return imported.yaml_text
     report = imported.report
     lines = [

@@ -1,11 +1,11 @@
 """A TF OD API `model { faster_rcnn { } }` pipeline.config as overrides of
 the Model Garden experiment `fasterrcnn_resnetfpn_boxloss`.
 
-`to_garden_overrides(root, config_dir, report)` returns a plain nested dict
-(`{"runtime": ..., "task": ..., "trainer": ...}`) to apply on top of the
-experiment (`keras_boxloss.model_garden.odapi_config` does, strictly, and
-validates); `to_garden_yaml` writes the same as YAML with the source field
-and line of each value as comments. Every field of the config is marked in
+`garden_mapping(root, config_dir, report)` returns a `GardenMapping`: a
+plain nested dict of overrides (`{"runtime": ..., "task": ..., "trainer":
+...}`) to apply on top of the experiment (`keras_boxloss.model_garden.
+odapi_config` does, strictly, and validates) and, per key, the source field
+and line that `to_yaml` writes as comments. Every field of the config is marked in
 `report` (accounting.Report): honoured, approximated (what it became and
 why) or not supported (why). This module does not import Model Garden.
 
@@ -64,23 +64,12 @@ BACKBONES = {
 }
 
 
-def to_garden_overrides(root: Message, config_dir, report: Report,
-                        box_losses: dict | None = None) -> dict:
-    """The Model Garden overrides of a parsed pipeline.config holding
-    `model.faster_rcnn` (see the module docstring)."""
-    return garden_mapping(root, config_dir, report, box_losses).overrides
-
-
-def to_garden_yaml(root: Message, config_dir, report: Report,
-                   box_losses: dict | None = None) -> str:
-    """`to_garden_overrides` as YAML, each value commented with its source
-    field and line."""
-    mapping = garden_mapping(root, config_dir, report, box_losses)
-    return mapping.to_yaml(
-        f"Model Garden experiment {EXPERIMENT}, imported from "
-        f"{report.source}.\nTrain it: keras-boxloss garden-train "
-        f"--experiment={EXPERIMENT} --config_file=THIS.yaml "
-        f"--mode=train_and_eval --model_dir=DIR")
+def yaml_header(source: str) -> str:
+    """The header of the imported YAML: where it came from, how to train."""
+    return (f"Model Garden experiment {EXPERIMENT}, imported from "
+            f"{source}.\nTrain it: keras-boxloss garden-train "
+            f"--experiment={EXPERIMENT} --config_file=THIS.yaml "
+            f"--mode=train_and_eval --model_dir=DIR")
 
 
 def garden_mapping(root: Message, config_dir, report: Report,
