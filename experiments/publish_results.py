@@ -5,6 +5,11 @@ markdown tables, summary.json and the two plots as small palette PNGs.
 
 Each `runs/compare-<name>` lands in `docs/results/<name>/`. Only the small
 outputs travel: checkpoints and predictions stay in runs/ (gitignored).
+
+    python experiments/publish_results.py --summary
+
+prints the README's one-table summary (Huber against Smooth IoU in every
+published comparison), computed from the published `summary.json` files.
 """
 
 import os
@@ -15,6 +20,51 @@ from PIL import Image
 
 DOCS = os.path.normpath(os.path.join(os.path.dirname(__file__), "..",
                                     "docs", "results"))
+
+
+# The README's summary rows: published folder -> what was compared.
+SUMMARY_ROWS = (
+    ("frcnn-raccoon", "Faster R-CNN, raccoon, 600 steps"),
+    ("frcnn-raccoon-1500", "Faster R-CNN, raccoon, 1,500 steps"),
+    ("frcnn-bccd", "Faster R-CNN, BCCD, 400 steps"),
+    ("frcnn-bccd-1000", "Faster R-CNN, BCCD, 1,000 steps"),
+    ("ssd-raccoon-600", "SSD, raccoon, 600 steps"),
+    ("ssd-bccd-800", "SSD, BCCD, 800 steps"),
+    ("default", "SSD, generated shapes, 300 steps"),
+)
+SUMMARY_METRICS = (("AP50", "mAP@.5"),
+                   ("mean_iou_every_prediction", "mean IoU (T2)"))
+
+
+def summary_table(docs=None, first="huber", second="smooth_iou"):
+    """Markdown: per published comparison, `first` and `second`'s mean +-
+    std over seeds and the paired t-test's p-value for each summary metric
+    (the same test `compare` prints)."""
+    import json
+
+    from keras_boxloss.compare.summary import paired_test
+
+    docs = docs or DOCS
+    header = ["comparison", "seeds"]
+    for _, label in SUMMARY_METRICS:
+        header += [f"{label} {first}", f"{label} {second}", "p"]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "---|" * len(header)]
+    for name, label in SUMMARY_ROWS:
+        with open(os.path.join(docs, name, "summary.json")) as file:
+            summary = json.load(file)
+        cells = [f"[{label}](docs/results/README.md#{name})",
+                 str(len(summary["seeds"]))]
+        for key, _ in SUMMARY_METRICS:
+            values = summary["metrics"][key]
+            for loss in (first, second):
+                cells.append(f"{values[loss]['mean']:.3f} ± "
+                             f"{values[loss]['std']:.3f}")
+            test = paired_test(values[first]["by_seed"],
+                               values[second]["by_seed"])
+            cells.append("-" if test["p"] is None else f"{test['p']:.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def publish(compare_dir):
@@ -35,6 +85,8 @@ def publish(compare_dir):
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
+    if sys.argv[1:] == ["--summary"]:
+        sys.exit(print(summary_table()))
     for folder in sys.argv[1:]:
         if not os.path.isfile(os.path.join(folder, "summary.json")):
             sys.exit(f"Expected a finished comparison (with summary.json). "
