@@ -18,12 +18,14 @@ import warnings
 from pathlib import Path
 
 WEIGHTS = "model.weights.h5"
+KERAS_MODEL = "model.keras"  # the whole detector (training/keras_model.py)
 CONFIG = "config.yaml"
 DONE = "training_done.json"
 BACKUP = "backup"
 # What `train` writes; a model dir holding any of these but no config.yaml
 # is not a run this call can resume.
-RUN_FILES = (CONFIG, WEIGHTS, DONE, BACKUP, "logs", "partial." + WEIGHTS)
+RUN_FILES = (CONFIG, WEIGHTS, DONE, BACKUP, "logs", "partial." + WEIGHTS,
+             KERAS_MODEL, "partial." + KERAS_MODEL)
 # What other commands derive from a run's weights (evaluate, compare);
 # `--overwrite` removes them too, so no output of the old run survives
 # beside the new weights.
