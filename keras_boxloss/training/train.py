@@ -2,7 +2,8 @@
 resume.
 
 `model_dir` gets `config.yaml` (the resolved config), `model.weights.h5`
-(weights after every epoch and at the end), `logs/` (TensorBoard) and, while
+(weights after every epoch and at the end), `model.keras` (the whole
+detector at the end, `keras_model`), `logs/` (TensorBoard) and, while
 a run is unfinished, `backup/`: Keras' `BackupAndRestore` state, from which a
 restarted run continues at the epoch after the last one completed, with the
 batches that an uninterrupted run would have seen there. A finished run
@@ -239,6 +240,9 @@ def train(config, model_dir, verbose=1, callbacks=(), overwrite=False):
     partial = model_dir / ("partial." + WEIGHTS)
     model.save_weights(partial)
     partial.replace(model_dir / WEIGHTS)
+    from keras_boxloss.training.keras_model import save_keras_model
+
+    save_keras_model(model, model_dir)  # before the finished marker
     run_state.finish_run(model_dir, config.trainer.steps)
     return model, history
 
