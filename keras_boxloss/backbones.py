@@ -1,6 +1,8 @@
 """Feature extractors shared by the detectors, all offline (random init, or
 weights from a local file: nothing is downloaded)."""
 
+import typing
+
 import keras
 
 BACKBONES = ("mobilenet_v2", "mobilenet_v3_small", "tiny")
@@ -62,8 +64,14 @@ def tiny_features(images, width):
     return [stride8, x]
 
 
-def backbone_features(images, backbone, alpha=1.0, weights=None):
-    """Feature maps of `images` (already scaled to [-1, 1]), finest first."""
+def backbone_features(images: keras.KerasTensor, backbone: str,
+                      alpha: float = 1.0,
+                      weights: typing.Optional[str] = None,
+                      ) -> typing.List[keras.KerasTensor]:
+    """Feature maps of `images` (already scaled to [-1, 1]), finest first.
+
+    The architecture depends on `backbone` and `alpha` only (random init or
+    `weights`), so a saved detector that records the two rebuilds it."""
     if backbone not in BACKBONES:
         raise ValueError(f"Expected `backbone` to be one of {list(BACKBONES)}."
                          f" Received: backbone={backbone!r}")

@@ -12,17 +12,26 @@ yxyx, ordered row, column, box (box fastest): the order of a head's
 torchvision's `DefaultBoxGenerator` is the same construction.
 """
 
+import inspect
 import math
+import typing
 
 import numpy as np
 
+# The anchor generator defaults of `ssd_mobilenet_v2_coco`; their one home
+# (the training config's defaults import them).
+DEFAULT_MIN_SCALE = 0.2
+DEFAULT_MAX_SCALE = 0.95
 DEFAULT_ASPECT_RATIOS = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
 
 
-def layer_box_shapes(num_layers=6, min_scale=0.2, max_scale=0.95,
-                     aspect_ratios=DEFAULT_ASPECT_RATIOS,
-                     reduce_boxes_in_lowest_layer=True,
-                     interpolated_scale_aspect_ratio=1.0):
+def layer_box_shapes(
+        num_layers: int = 6, min_scale: float = DEFAULT_MIN_SCALE,
+        max_scale: float = DEFAULT_MAX_SCALE,
+        aspect_ratios: typing.Sequence[float] = DEFAULT_ASPECT_RATIOS,
+        reduce_boxes_in_lowest_layer: bool = True,
+        interpolated_scale_aspect_ratio: float = 1.0,
+) -> typing.List[typing.List[typing.Tuple[float, float]]]:
     """Per layer, the list of `(height, width)` of its boxes per location."""
     if num_layers < 1:
         raise ValueError(f"Expected `num_layers` >= 1. "
@@ -51,7 +60,27 @@ def layer_box_shapes(num_layers=6, min_scale=0.2, max_scale=0.95,
     return layers
 
 
-def ssd_default_boxes(feature_map_sizes, **shape_kwargs):
+def anchor_settings(**shape_kwargs) -> dict:
+    """`shape_kwargs` completed with `layer_box_shapes`' defaults, as plain
+    JSON values: what a saved SSD records, so that loading it rebuilds the
+    same default boxes even if a default changed since. An unknown name is
+    a `TypeError`, as the call would be."""
+    parameters = inspect.signature(layer_box_shapes).parameters
+    names = [name for name in parameters if name != "num_layers"]
+    unknown = sorted(set(shape_kwargs) - set(names))
+    if unknown:
+        raise TypeError(
+            f"Expected anchor settings among {names}. Received: "
+            f"{', '.join(f'{n}={shape_kwargs[n]!r}' for n in unknown)}")
+    settings = {name: shape_kwargs.get(name, parameters[name].default)
+                for name in names}
+    settings["aspect_ratios"] = [float(a) for a in settings["aspect_ratios"]]
+    return settings
+
+
+def ssd_default_boxes(
+        feature_map_sizes: typing.Sequence[typing.Tuple[int, int]],
+        **shape_kwargs) -> np.ndarray:
     """All default boxes, `(num_anchors, 4)` float32 normalised yxyx.
 
     Args:
@@ -71,6 +100,7 @@ def ssd_default_boxes(feature_map_sizes, **shape_kwargs):
     return np.concatenate(boxes).astype("float32")
 
 
-def boxes_per_location(num_layers=6, **shape_kwargs):
+def boxes_per_location(num_layers: int = 6,
+                       **shape_kwargs) -> typing.List[int]:
     """How many boxes each layer has per location (its head's `A`)."""
     return [len(s) for s in layer_box_shapes(num_layers, **shape_kwargs)]

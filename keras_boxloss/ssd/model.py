@@ -6,23 +6,31 @@ KerasCV's RetinaNet does, so `model.fit` takes images and padded ground truth
 XLA compiles matching, mining and the loss with the rest of the step.
 """
 
+import typing
+
 import keras
+import numpy as np
 from keras import ops
 
 from keras_boxloss.backbones import backbone_features, conv_bn
 from keras_boxloss.boxes import decode_deltas
 from keras_boxloss.losses.multibox_loss import MultiBox, multibox_terms
-from keras_boxloss.ssd.anchors import boxes_per_location, ssd_default_boxes
+from keras_boxloss.ssd.anchors import (anchor_settings, boxes_per_location,
+                                       ssd_default_boxes)
 from keras_boxloss.ssd.matching import encode_targets
 
 SCALE_FACTORS = (10.0, 10.0, 5.0, 5.0)
 
 
-def build_ssd_network(num_classes, image_size=300, backbone="mobilenet_v2",
-                      backbone_alpha=1.0, num_layers=6,
-                      extra_depths=(512, 256, 256, 128),
-                      classification="softmax", anchor_kwargs=None,
-                      backbone_weights=None):
+def build_ssd_network(
+        num_classes: int, image_size: int = 300,
+        backbone: str = "mobilenet_v2", backbone_alpha: float = 1.0,
+        num_layers: int = 6,
+        extra_depths: typing.Sequence[int] = (512, 256, 256, 128),
+        classification: str = "softmax",
+        anchor_kwargs: typing.Optional[dict] = None,
+        backbone_weights: typing.Optional[str] = None,
+) -> typing.Tuple[keras.Model, np.ndarray]:
     """The functional network: images `(B, H, W, 3)` in 0..255 ->
     `(B, anchors, 4 + L)` deltas and logits, plus the default boxes."""
     anchor_kwargs = dict(anchor_kwargs or {})
@@ -56,8 +64,15 @@ def build_ssd_network(num_classes, image_size=300, backbone="mobilenet_v2",
     return keras.Model(images, predictions, name="ssd_network"), anchors
 
 
+@keras.saving.register_keras_serializable(package="keras_boxloss")
 class SSD(keras.Model):
     """An SSD trained with `MultiBox`, matching in `compute_loss`.
+
+    A Keras object: `get_config` holds every constructor argument (the box
+    loss serialised, the anchor generator's settings complete), so
+    `model.save("ssd.keras")` and, after `import keras_boxloss`,
+    `keras.saving.load_model` rebuild the same network, default boxes and
+    loss, with the file's weights.
 
     Args:
         num_classes: object classes (without the background).
@@ -73,18 +88,26 @@ class SSD(keras.Model):
         anchor_kwargs: `layer_box_shapes` arguments (scales, ratios).
         backbone_weights: optional path of MobileNetV2 (no top) weights a
             user has, e.g. from `keras.applications` saved locally; nothing
-            is downloaded.
+            is downloaded. Not in `get_config`: a loaded model takes all its
+            weights from the saved file.
         focal_alpha, focal_gamma: `classification="sigmoid_focal"`'s, as
             for `MultiBox` (checked there).
     """
 
-    def __init__(self, num_classes, image_size=300, backbone="mobilenet_v2",
-                 backbone_alpha=1.0, num_layers=6, box_loss=None,
-                 classification="softmax", neg_pos_ratio=3.0,
-                 min_negatives_per_image=0, alpha=1.0,
-                 matched_threshold=0.5, unmatched_threshold=0.5,
-                 anchor_kwargs=None, backbone_weights=None,
-                 focal_alpha=0.25, focal_gamma=2.0, **kwargs):
+    def __init__(self, num_classes: int, image_size: int = 300,
+                 backbone: str = "mobilenet_v2", backbone_alpha: float = 1.0,
+                 num_layers: int = 6,
+                 box_loss: typing.Union[keras.losses.Loss, dict, None] = None,
+                 classification: str = "softmax", neg_pos_ratio: float = 3.0,
+                 min_negatives_per_image: int = 0, alpha: float = 1.0,
+                 matched_threshold: float = 0.5,
+                 unmatched_threshold: float = 0.5,
+                 anchor_kwargs: typing.Optional[dict] = None,
+                 backbone_weights: typing.Optional[str] = None,
+                 focal_alpha: float = 0.25, focal_gamma: float = 2.0,
+                 **kwargs):
+        # complete settings: a saved model keeps its boxes if defaults change
+        anchor_kwargs = anchor_settings(**(anchor_kwargs or {}))
         network, anchors = build_ssd_network(
             num_classes, image_size, backbone, backbone_alpha, num_layers,
             classification=classification, anchor_kwargs=anchor_kwargs,
@@ -92,6 +115,10 @@ class SSD(keras.Model):
         super().__init__(network.inputs, network.outputs[0], **kwargs)
         self.num_classes = num_classes
         self.image_size = image_size
+        self.backbone = backbone
+        self.backbone_alpha = backbone_alpha
+        self.num_layers = num_layers
+        self.anchor_kwargs = anchor_kwargs
         self.anchors = anchors
         self.matched_threshold = matched_threshold
         self.unmatched_threshold = unmatched_threshold
@@ -106,6 +133,34 @@ class SSD(keras.Model):
         self.box_loss_metric = keras.metrics.Mean(name="box_loss")
         self.classification_loss_metric = keras.metrics.Mean(
             name="classification_loss")
+
+    def get_config(self) -> dict:
+        """The constructor's arguments; the loss settings are MultiBox's
+        (their one home), its box loss serialised."""
+        mb = self.multibox
+        return {
+            "name": self.name,
+            "num_classes": self.num_classes,
+            "image_size": self.image_size,
+            "backbone": self.backbone,
+            "backbone_alpha": self.backbone_alpha,
+            "num_layers": self.num_layers,
+            "box_loss": keras.saving.serialize_keras_object(mb.box_loss),
+            "classification": mb.classification,
+            "neg_pos_ratio": mb.neg_pos_ratio,
+            "min_negatives_per_image": mb.min_negatives_per_image,
+            "alpha": mb.alpha,
+            "matched_threshold": self.matched_threshold,
+            "unmatched_threshold": self.unmatched_threshold,
+            "anchor_kwargs": dict(self.anchor_kwargs),
+            "focal_alpha": mb.focal_alpha,
+            "focal_gamma": mb.focal_gamma,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None) -> "SSD":
+        # MultiBox deserialises a box_loss dict itself
+        return cls(**config)
 
     def encode(self, ground_truth):
         """Padded ground truth -> MultiBox targets `(B, anchors, 5)`."""
@@ -140,7 +195,7 @@ class SSD(keras.Model):
         self.classification_loss_metric.update_state(ops.sum(classification))
         return ops.sum(classification + localization)
 
-    def decode(self, predictions):
+    def decode(self, predictions) -> typing.Tuple[typing.Any, typing.Any]:
         """Raw outputs -> `(boxes (B, A, 4) normalised yxyx, scores (B, A,
         C))`, class `c` of the scores being label-map id `c + 1`."""
         predictions = ops.cast(predictions, "float32")

@@ -12,6 +12,8 @@ pre-training), the head is convolutional and the weights start at random:
 a YOLOv1-*style* detector, small enough for a CPU.
 """
 
+import typing
+
 import keras
 from keras import ops
 
@@ -19,9 +21,13 @@ from keras_boxloss.backbones import backbone_features, conv_bn
 from keras_boxloss.losses.yolo_v1_loss import YOLOv1
 
 
-def build_yolo_network(num_classes, grid_size=7, boxes_per_cell=2,
-                       image_size=224, backbone="tiny", backbone_alpha=1.0,
-                       backbone_weights=None):
+def build_yolo_network(num_classes: int, grid_size: int = 7,
+                       boxes_per_cell: int = 2, image_size: int = 224,
+                       backbone: str = "tiny", backbone_alpha: float = 1.0,
+                       backbone_weights: typing.Optional[str] = None,
+                       ) -> keras.Model:
+    """The functional network: images `(B, H, W, 3)` in 0..255 -> the
+    `(B, S, S, B * 5 + C)` grid."""
     if image_size not in (16 * grid_size, 32 * grid_size):
         raise ValueError(
             "Expected `image_size` = 16 or 32 * grid_size for the YOLOv1 "
@@ -39,8 +45,14 @@ def build_yolo_network(num_classes, grid_size=7, boxes_per_cell=2,
     return keras.Model(images, outputs, name="yolo_v1_network")
 
 
+@keras.saving.register_keras_serializable(package="keras_boxloss")
 class YOLOv1Detector(keras.Model):
     """A YOLOv1-style detector trained with the `YOLOv1` loss.
+
+    A Keras object: `get_config` holds every constructor argument (the box
+    loss serialised), so `model.save("yolo.keras")` and, after `import
+    keras_boxloss`, `keras.saving.load_model` rebuild it with the file's
+    weights (`backbone_weights` is not kept: the file has every weight).
 
     `model.fit` takes images and padded ground truth `{"boxes": (B, G, 4)
     normalised yxyx, "classes": (B, G)}` (classes 1..C, -1 padding), which
@@ -55,10 +67,15 @@ class YOLOv1Detector(keras.Model):
             `YOLOv1` loss.
     """
 
-    def __init__(self, num_classes, grid_size=7, boxes_per_cell=2,
-                 image_size=224, backbone="tiny", backbone_alpha=1.0,
-                 backbone_weights=None, box_loss=None, lambda_coord=5.0,
-                 lambda_noobj=0.5, confidence_target="iou", **kwargs):
+    def __init__(self, num_classes: int, grid_size: int = 7,
+                 boxes_per_cell: int = 2, image_size: int = 224,
+                 backbone: str = "tiny", backbone_alpha: float = 1.0,
+                 backbone_weights: typing.Optional[str] = None,
+                 box_loss: typing.Union[keras.losses.Loss, dict, None] = None,
+                 lambda_coord: float = 5.0, lambda_noobj: float = 0.5,
+                 confidence_target: str = "iou", **kwargs):
+        if isinstance(box_loss, dict):  # from get_config
+            box_loss = keras.saving.deserialize_keras_object(box_loss)
         network = build_yolo_network(num_classes, grid_size, boxes_per_cell,
                                      image_size, backbone, backbone_alpha,
                                      backbone_weights)
@@ -67,9 +84,34 @@ class YOLOv1Detector(keras.Model):
         self.grid_size = grid_size
         self.boxes_per_cell = boxes_per_cell
         self.image_size = image_size
+        self.backbone = backbone
+        self.backbone_alpha = backbone_alpha
         self.yolo_loss = YOLOv1(grid_size, boxes_per_cell, num_classes,
                                 lambda_coord, lambda_noobj, confidence_target,
                                 box_loss=box_loss)
+
+    def get_config(self) -> dict:
+        """The constructor's arguments; the loss settings are the `YOLOv1`
+        loss' (their one home), its box loss serialised."""
+        loss = self.yolo_loss.get_config()
+        return {
+            "name": self.name,
+            "num_classes": self.num_classes,
+            "grid_size": self.grid_size,
+            "boxes_per_cell": self.boxes_per_cell,
+            "image_size": self.image_size,
+            "backbone": self.backbone,
+            "backbone_alpha": self.backbone_alpha,
+            "box_loss": loss["box_loss"],
+            "lambda_coord": loss["lambda_coord"],
+            "lambda_noobj": loss["lambda_noobj"],
+            "confidence_target": loss["confidence_target"],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict,
+                    custom_objects=None) -> "YOLOv1Detector":
+        return cls(**config)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
                      training=True):
@@ -81,7 +123,7 @@ class YOLOv1Detector(keras.Model):
         return self.yolo_loss(packed, ops.cast(y_pred, "float32"),
                               sample_weight=sample_weight)
 
-    def decode(self, predictions):
+    def decode(self, predictions) -> typing.Tuple[typing.Any, typing.Any]:
         """Raw grid -> `(boxes (B, S*S*B, 4) normalised yxyx, scores (B,
         S*S*B, C))`, scores the paper's class-specific confidences
         `Pr(class | object) * confidence`, clipped to [0, 1]."""
