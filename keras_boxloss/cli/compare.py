@@ -94,7 +94,7 @@ def _import_pipeline(path, overrides, out):
     every run reads one project config. Returns `(yaml path, [])`."""
     import os
 
-    from keras_boxloss.cli.main import CommandError
+    from keras_boxloss.cli.errors import CommandError
     from keras_boxloss.odapi.convert import (detector_config, import_pipeline,
                                              imported_yaml, print_report,
                                              write_text_atomically)
@@ -122,7 +122,7 @@ def run(args):
     from keras_boxloss.training.determinism import fix_thread_pools
 
     fix_thread_pools()  # before any TensorFlow op: they are fixed at start
-    from keras_boxloss.cli.main import CommandError
+    from keras_boxloss.cli.errors import CommandError
     from keras_boxloss.compare.compare import compare
     from keras_boxloss.compare.plan import parse_losses, parse_seeds
 

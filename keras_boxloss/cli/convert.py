@@ -17,7 +17,7 @@ refuses a second process writing the same `--output` (see
 
 import os
 
-from keras_boxloss.cli.main import CommandError
+from keras_boxloss.cli.errors import CommandError
 from keras_boxloss.cli.options import add_progress_argument, add_seed_argument
 
 FORMATS = ("voc", "csv", "coco")

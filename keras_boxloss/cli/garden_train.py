@@ -27,7 +27,7 @@ def add_arguments(parser):
 def run(args):
     from absl import flags
 
-    from keras_boxloss.cli.main import CommandError
+    from keras_boxloss.cli.errors import CommandError
     from keras_boxloss.model_garden import train
     from keras_boxloss.model_garden.odapi_config import imported_flags
 

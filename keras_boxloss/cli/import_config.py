@@ -27,7 +27,7 @@ def add_arguments(parser):
 def run(args):
     import os
 
-    from keras_boxloss.cli.main import CommandError
+    from keras_boxloss.cli.errors import CommandError
     from keras_boxloss.odapi.convert import (import_pipeline, print_report,
                                              write_yaml)
     from keras_boxloss.odapi.pipeline import is_pipeline_file

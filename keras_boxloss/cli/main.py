@@ -4,7 +4,11 @@ Each subcommand lives in its own module under `keras_boxloss.cli` and exposes
 `add_arguments(parser)` and `run(args)` (returning an exit code). Those
 modules keep their top-level imports light (argparse, pathlib) and import
 TensorFlow, Model Garden or KerasCV inside `run`, so `keras-boxloss --help`
-stays fast and one command's heavy imports cost nothing to the others. A
+stays fast and one command's heavy imports cost nothing to the others (the
+console script enters through `keras_boxloss_cli`, which keeps the
+package's `__init__` from importing Keras; tests/cli/test_fast_help.py
+checks that building and formatting every parser imports none of
+TensorFlow, Keras or JAX). A
 module that sets `PASS_THROUGH = True` receives the arguments it does not
 define in `args.passthrough` (Model Garden's absl flags); other commands
 reject them.
@@ -13,6 +17,10 @@ reject them.
 import argparse
 import importlib
 import sys
+
+# Here for the callers that imported it from the entry point; its home is
+# `keras_boxloss.cli.errors`.
+from keras_boxloss.cli.errors import CommandError
 
 # subcommand name -> (module, one-line help). Add a line to add a command.
 COMMANDS = {
@@ -49,11 +57,9 @@ COMMANDS = {
 }
 
 
-class CommandError(Exception):
-    """An error a user can act on: printed as one line, exit code 2."""
-
-
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand. It imports only the command modules'
+    argparse-level code: no Keras, TensorFlow or JAX."""
     parser = argparse.ArgumentParser(
         prog="keras-boxloss",
         description="Bounding-box losses for Keras 3 detectors.")
@@ -71,7 +77,9 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
+    """Runs `keras-boxloss ARGV`; returns the exit code (2: a usage error
+    or a `CommandError`, `ValueError` or `FileNotFoundError`)."""
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if args.command is None:
@@ -82,6 +90,11 @@ def main(argv=None):
     module = importlib.import_module(args._module)
     if unknown and not getattr(module, "PASS_THROUGH", False):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    # Every loss registered before any command runs, as `import
+    # keras_boxloss` does (the console entry point, `keras_boxloss_cli`,
+    # defers that import so that --help and usage errors answer without
+    # Keras).
+    importlib.import_module("keras_boxloss.losses")
     args.passthrough = unknown
     try:
         return module.run(args) or 0
