@@ -219,3 +219,93 @@ def pairwise_iou(boxes_a, boxes_b, eps=1e-7):
     return box_iou(ops.expand_dims(boxes_a, -2), ops.expand_dims(boxes_b, -3),
                    eps)
 
+
+def _inner(box, ratio):
+    """Inner-IoU's auxiliary box: the box scaled about its centre by `ratio`.
+    An inverted box is empty, so it scales to its centre point."""
+    half_w = 0.5 * ratio * ops.relu(box[2] - box[0])
+    half_h = 0.5 * ratio * ops.relu(box[3] - box[1])
+    cx, cy = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3])
+    return cx - half_w, cy - half_h, cx + half_w, cy + half_h
+
+
+def _corner_distances(t, p):
+    """(d1^2, d2^2): squared distances between the top-left corners and
+    between the bottom-right corners (MPDIoU)."""
+    return (ops.square(t[0] - p[0]) + ops.square(t[1] - p[1]),
+            ops.square(t[2] - p[2]) + ops.square(t[3] - p[3]))
+
+
+def _wasserstein_squared(t, p):
+    """W_2^2 of the boxes as 2-D Gaussians N((cx, cy), diag(w^2, h^2) / 4):
+    ||(cx, cy, w / 2, h / 2)_t - (cx, cy, w / 2, h / 2)_p||^2 (NWD)."""
+    centre = 0.25 * (ops.square((t[0] - p[0]) + (t[2] - p[2]))
+                     + ops.square((t[1] - p[1]) + (t[3] - p[3])))
+    size = 0.25 * (ops.square(ops.relu(t[2] - t[0]) - ops.relu(p[2] - p[0]))
+                   + ops.square(ops.relu(t[3] - t[1]) - ops.relu(p[3] - p[1])))
+    return centre + size
+
+
+def _shape_weights(t, scale, eps):
+    """Shape-IoU's (ww, hh) = 2 (w^s, h^s) / (w^s + h^s) of the target,
+    written 2 sigmoid(+-s (ln w - ln h)): w^s overflows float32 for large
+    boxes and s, and the gradient of w^s at w = 0 is 0 * inf for s = 0."""
+    log_ratio = (ops.log(ops.relu(t[2] - t[0]) + eps)
+                 - ops.log(ops.relu(t[3] - t[1]) + eps))
+    return (2.0 * ops.sigmoid(scale * log_ratio),
+            2.0 * ops.sigmoid(-scale * log_ratio))
+
+
+def inner_box_iou(y_true, y_pred, ratio=0.75, eps=1e-7):
+    """IoU of the boxes scaled about their centres by `ratio` (Inner-IoU,
+    Zhang et al., 2023); like IoU, invariant under translation and per-axis
+    scaling."""
+    t, p = _sides(y_true), _sides(y_pred)
+    return _iou(_inner(t, ratio), _inner(p, ratio), eps)[0]
+
+
+def mpd_box_iou(y_true, y_pred, image_size=(1.0, 1.0), eps=1e-7):
+    """MPDIoU = IoU - d1^2 / (w^2 + h^2) - d2^2 / (w^2 + h^2) (Ma and Xu,
+    2023), `(h, w) = image_size`, in the boxes' units."""
+    t, p = _sides(y_true), _sides(y_pred)
+    height, width = image_size
+    d1, d2 = _corner_distances(t, p)
+    return _iou(t, p, eps)[0] - (d1 + d2) / (width**2 + height**2 + eps)
+
+
+def wasserstein_distance(y_true, y_pred):
+    """W_2 of the boxes as 2-D Gaussians (NWD, Wang et al., 2021).
+
+    The square root's gradient at 0 is infinite, so the input is masked
+    (identical boxes take sqrt(1) in a branch that is not selected) and the
+    distance there is 0 with gradient 0, a subgradient of the norm.
+    """
+    squared = _wasserstein_squared(_sides(y_true), _sides(y_pred))
+    positive = ops.greater(squared, 0.0)
+    safe = ops.where(positive, squared, ops.ones_like(squared))
+    return ops.where(positive, ops.sqrt(safe), ops.zeros_like(squared))
+
+
+def shape_box_iou(y_true, y_pred, scale=0.0, eps=1e-7):
+    """Shape-IoU = IoU - distance^shape - 0.5 Omega^shape (Zhang and Zhang,
+    2023): the DIoU distance with the x and y terms weighted by the target's
+    shape, hh and ww, plus the shape cost
+    `sum_{w, h} (1 - exp(-omega))^4`, `omega_w = hh |w_p - w_t| /
+    max(w_p, w_t)`, `omega_h = ww |h_p - h_t| / max(h_p, h_t)`."""
+    t, p = _sides(y_true), _sides(y_pred)
+    ww, hh = _shape_weights(t, scale, eps)
+    cx1, cy1, cx2, cy2 = _enclosing(t, p)
+    diagonal = ops.square(cx2 - cx1) + ops.square(cy2 - cy1)
+    dx = 0.25 * ops.square((t[0] - p[0]) + (t[2] - p[2]))
+    dy = 0.25 * ops.square((t[1] - p[1]) + (t[3] - p[3]))
+    distance = (hh * dx + ww * dy) / (diagonal + eps)
+    w_t, h_t = ops.relu(t[2] - t[0]), ops.relu(t[3] - t[1])
+    w_p, h_p = ops.relu(p[2] - p[0]), ops.relu(p[3] - p[1])
+    omega_w = hh * ops.abs(w_p - w_t) / (ops.maximum(w_p, w_t) + eps)
+    omega_h = ww * ops.abs(h_p - h_t) / (ops.maximum(h_p, h_t) + eps)
+    # 1 - exp(-omega) as -expm1(-omega); the 4th power by squaring, which
+    # has a finite gradient at 0 (a float pow need not).
+    cost = (ops.square(ops.square(-ops.expm1(-omega_w)))
+            + ops.square(ops.square(-ops.expm1(-omega_h))))
+    return _iou(t, p, eps)[0] - distance - 0.5 * cost
+
