@@ -1,0 +1,110 @@
+"""Balanced L1 box loss (Pang et al., Libra R-CNN), summed over the four
+coordinates like `HuberBox`."""
+
+import math
+
+import keras
+from keras import ops
+
+from keras_boxloss.boxes import compute_dtype
+from keras_boxloss.losses import validation
+from keras_boxloss.losses.box_loss import BoxLoss
+
+# b = exp(gamma / alpha) - 1 must stay finite in float32 (exp(88.7) is its
+# largest value); past this ratio the inlier term is ~ln(b) = gamma / alpha
+# anyway.
+MAX_GAMMA_OVER_ALPHA = 80.0
+
+
+def check_balanced_l1_args(alpha, gamma, beta):
+    """alpha, gamma, beta > 0, and gamma / alpha small enough for b."""
+    alpha = validation.check_positive("alpha", alpha)
+    gamma = validation.check_positive("gamma", gamma)
+    beta = validation.check_positive("beta", beta)
+    if gamma / alpha > MAX_GAMMA_OVER_ALPHA:
+        raise ValueError(
+            f"Expected `gamma` / `alpha` <= {MAX_GAMMA_OVER_ALPHA:g}, so that "
+            "b = exp(gamma / alpha) - 1 is finite in float32. "
+            f"Received: gamma={gamma!r}, alpha={alpha!r}")
+    return alpha, gamma, beta
+
+
+def balanced_l1(y_true, y_pred, alpha=0.5, gamma=1.5, beta=1.0):
+    """Balanced L1 loss over the 4 box coordinates, summed per box.
+
+    Libra R-CNN (Pang et al., CVPR 2019, arXiv 1904.02701), eq. 9, with
+    `x = y_pred - y_true` per coordinate and `b = exp(gamma / alpha) - 1`
+    (so that `alpha ln(b + 1) = gamma`, the gradient is continuous):
+
+        L_b(x) = alpha / b (b |x| + 1) ln(b |x| + 1) - alpha |x|, |x| < 1
+        L_b(x) = gamma |x| + gamma / b - alpha,                   otherwise
+
+    The paper's knee is at |x| = 1; `beta` moves it, as `beta L_b(x / beta)`:
+    the gradient `alpha ln(b |x| / beta + 1)` then reaches `gamma` exactly at
+    `|x| = beta` and stays there. (mmdetection's `balanced_l1_loss` writes
+    `alpha / b (b |x| + 1) ln(b |x| / beta + 1) - alpha |x|` for the inner
+    piece, which has that gradient only for beta = 1; the two agree at the
+    defaults.) Compared with smooth L1, the inliers (|x| < beta, the
+    accurate boxes) get larger gradients. The box's loss is the sum over
+    its 4 coordinates, as `huber_box` (the paper averages over all
+    coordinates of the batch; a "sum_over_batch_size" reduction averages
+    the per-box sums). Coordinates are compared as given: detectors pass
+    encoded deltas here, so no box format or anchors apply.
+
+    Args:
+        y_true: `(..., 4)` target boxes or deltas.
+        y_pred: `(..., 4)` predicted boxes or deltas.
+        alpha: the inliers' gradient scale, > 0 (paper: 0.5).
+        gamma: the outliers' constant gradient, > 0 (paper: 1.5).
+        beta: where the logarithmic piece turns linear, > 0 (paper: 1).
+
+    Returns:
+        `(...)` loss per box.
+
+    Example:
+    >>> # |x| = 2 > beta: gamma |x| + gamma / b - alpha, b = e^3 - 1
+    >>> round(float(balanced_l1([[0., 0., 0., 0.]], [[2., 0., 0., 0.]])[0]), 5)
+    2.57859
+    """
+    alpha, gamma, beta = check_balanced_l1_args(alpha, gamma, beta)
+    b = math.expm1(gamma / alpha)
+    y_true, y_pred = validation.as_tensor_pair(y_true, y_pred)
+    dtype = compute_dtype(y_pred)
+    error = ops.abs(ops.cast(y_pred, dtype) - ops.cast(y_true, dtype))
+    # min/max form, as huber_box: both pieces finite everywhere (no `where`),
+    # and the linear piece's constant falls out of the inner one at beta.
+    inner = ops.minimum(error, beta)
+    outer = error - inner
+    scaled = b * inner / beta
+    logarithmic = alpha * beta / b * (scaled + 1.0) * ops.log1p(scaled)
+    return ops.sum(logarithmic - alpha * inner + gamma * outer, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="keras_boxloss")
+class BalancedL1(BoxLoss):
+    """Balanced L1 box loss (Libra R-CNN), summed over the 4 coordinates.
+
+    See `keras_boxloss.losses.balanced_l1` for the formula. Like `HuberBox`
+    it compares the coordinates (or deltas) as given.
+
+    Args:
+        alpha: the inliers' gradient scale, > 0. Default 0.5.
+        gamma: the outliers' constant gradient, > 0. Default 1.5.
+        beta: where the logarithmic piece turns linear, > 0. Default 1.0.
+        reduction: Keras reduction of the per-box losses.
+        name: loss name.
+        dtype: Keras dtype policy of the loss.
+
+    Example:
+    >>> loss = BalancedL1()
+    >>> round(float(loss([[0., 0., 0., 0.]], [[2., 0., 0., 0.]])), 5)
+    2.57859
+    """
+
+    fn = staticmethod(balanced_l1)
+
+    def __init__(self, alpha=0.5, gamma=1.5, beta=1.0,
+                 reduction="sum_over_batch_size", name=None, dtype=None):
+        check_balanced_l1_args(alpha, gamma, beta)
+        super().__init__(reduction=reduction, name=name, dtype=dtype,
+                         alpha=alpha, gamma=gamma, beta=beta)
