@@ -14,8 +14,9 @@ import sys as _sys
 
 __version__ = "0.1.0"
 
-__all__ = ["CIoU", "DIoU", "GIoU", "HuberBox", "IoU", "MultiBox", "SmoothIoU",
-           "YOLOv1", "boxes", "losses"]
+__all__ = ["BalancedL1", "CIoU", "DIoU", "GIoU", "HuberBox", "InnerIoU", "IoU",
+           "MPDIoU", "MultiBox", "NWD", "ShapeIoU", "SmoothIoU", "YOLOv1",
+           "boxes", "losses"]
 
 if getattr(_sys.modules.get("keras_boxloss_cli"), "DEFER_LOSSES", False):
     def __getattr__(name: str):
@@ -31,5 +32,7 @@ if getattr(_sys.modules.get("keras_boxloss_cli"), "DEFER_LOSSES", False):
         return getattr(importlib.import_module("keras_boxloss.losses"), name)
 else:
     from keras_boxloss import boxes, losses
-    from keras_boxloss.losses import (CIoU, DIoU, GIoU, HuberBox, IoU,
-                                      MultiBox, SmoothIoU, YOLOv1)
+    from keras_boxloss.losses import (BalancedL1, CIoU, DIoU, GIoU,
+                                      HuberBox, InnerIoU, IoU, MPDIoU,
+                                      MultiBox, NWD, ShapeIoU, SmoothIoU,
+                                      YOLOv1)
