@@ -1,10 +1,15 @@
 """Losses by config name ("smooth_iou"), for CLIs and config files."""
 
+from keras_boxloss.losses.balanced_l1_loss import BalancedL1
 from keras_boxloss.losses.ciou_loss import CIoU
 from keras_boxloss.losses.diou_loss import DIoU
 from keras_boxloss.losses.giou_loss import GIoU
 from keras_boxloss.losses.huber_box_loss import HuberBox
+from keras_boxloss.losses.inner_iou_loss import InnerIoU
 from keras_boxloss.losses.iou_loss import IoU
+from keras_boxloss.losses.mpdiou_loss import MPDIoU
+from keras_boxloss.losses.nwd_loss import NWD
+from keras_boxloss.losses.shape_iou_loss import ShapeIoU
 from keras_boxloss.losses.smooth_iou_loss import SmoothIoU
 from keras_boxloss.losses.validation import check_choice
 
@@ -15,6 +20,11 @@ BOX_LOSSES = {
     "diou": DIoU,
     "ciou": CIoU,
     "smooth_iou": SmoothIoU,
+    "mpdiou": MPDIoU,
+    "inner_iou": InnerIoU,
+    "shape_iou": ShapeIoU,
+    "nwd": NWD,
+    "balanced_l1": BalancedL1,
 }
 
 
