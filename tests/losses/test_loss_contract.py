@@ -13,6 +13,7 @@ import pytest
 import keras_boxloss
 from keras_boxloss import (CIoU, DIoU, GIoU, HuberBox, IoU, MultiBox,
                            SmoothIoU, YOLOv1)
+from keras_boxloss import BalancedL1, InnerIoU, MPDIoU, NWD, ShapeIoU
 from tests.losses.backend_utils import to_numpy, value_and_grads
 
 EXPORTED = sorted(
@@ -173,6 +174,32 @@ CASES = {
                              pairs(DEGENERATE_DELTAS)),
     "SmoothIoU-fixed": Case(SmoothIoU(lambda_weight=0.3, delta=2.0),
                             box_example, pairs(DEGENERATE)),
+    "BalancedL1": Case(BalancedL1(), box_example, pairs(DEGENERATE)),
+    "BalancedL1-knee": Case(BalancedL1(alpha=1.0, gamma=3.0, beta=0.5),
+                            box_example, pairs(DEGENERATE)),
+    "NWD": Case(NWD(), box_example, pairs(DEGENERATE)),
+    "NWD-deltas": Case(NWD(constant=0.5, box_format="deltas",
+                           anchors=ANCHORS),
+                       delta_example, pairs(DEGENERATE_DELTAS)),
+    "MPDIoU": Case(MPDIoU(image_size=(60, 50)), box_example,
+                   pairs(DEGENERATE)),
+    "MPDIoU-deltas": Case(MPDIoU(image_size=(30, 40), box_format="deltas",
+                                 anchors=ANCHORS),
+                          delta_example, pairs(DEGENERATE_DELTAS)),
+    "InnerIoU": Case(InnerIoU(), box_example, pairs(DEGENERATE)),
+    "InnerIoU-giou-deltas": Case(InnerIoU(ratio=1.25, base="giou",
+                                          box_format="deltas"),
+                                 delta_example, pairs(DEGENERATE_DELTAS)),
+    "InnerIoU-ciou-deltas": Case(InnerIoU(ratio=0.5, base="ciou",
+                                          box_format="deltas",
+                                          anchors=ANCHORS),
+                                 delta_example, pairs(DEGENERATE_DELTAS)),
+    "ShapeIoU": Case(ShapeIoU(), box_example, pairs(DEGENERATE)),
+    "ShapeIoU-scaled": Case(ShapeIoU(scale=1.5), box_example,
+                            pairs(DEGENERATE)),
+    "ShapeIoU-deltas": Case(ShapeIoU(scale=0.5, box_format="deltas",
+                                     anchors=ANCHORS),
+                            delta_example, pairs(DEGENERATE_DELTAS)),
     "MultiBox": Case(MultiBox(NUM_CLASSES), multibox_example,
                      MULTIBOX_DEGENERATE, multibox_padding, False),
     "MultiBox-giou": Case(MultiBox(NUM_CLASSES, box_loss=GIoU()),
@@ -317,7 +344,10 @@ def test_fit_with_jit_compile_matches_eager(case):
 @pytest.mark.filterwarnings("ignore:Skipping variable loading")
 @pytest.mark.parametrize("case", ["HuberBox", "IoU-log", "GIoU-deltas",
                                   "CIoU-deltas", "SmoothIoU-fixed",
-                                  "MultiBox-ciou-focal", "YOLOv1-CIoU"])
+                                  "MultiBox-ciou-focal", "YOLOv1-CIoU",
+                                  "BalancedL1-knee", "NWD-deltas",
+                                  "MPDIoU-deltas", "InnerIoU-ciou-deltas",
+                                  "ShapeIoU-deltas"])
 def test_compiled_model_saves_and_loads_with_its_loss(case, tmp_path):
     loss = CASES[case].loss
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
