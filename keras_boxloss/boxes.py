@@ -309,3 +309,96 @@ def shape_box_iou(y_true, y_pred, scale=0.0, eps=1e-7):
             + ops.square(ops.square(-ops.expm1(-omega_h))))
     return _iou(t, p, eps)[0] - distance - 0.5 * cost
 
+
+
+def _power(x, exponent, eps):
+    """x ** exponent for x >= 0, with a finite gradient everywhere.
+
+    The gradient of x ** a at 0 is infinite for a < 1 (and NaN through
+    `pow` in some backends for any non-integer a), so below `eps` the power
+    continues as the line x * eps ** (a - 1), which meets it at eps: the
+    value is within eps ** a of the true power and the gradient is bounded
+    by max(a, 1) * eps ** (a - 1). The input is masked, not the output.
+    """
+    above = ops.greater(x, eps)
+    safe = ops.where(above, x, ops.ones_like(x))
+    return ops.where(above, ops.power(safe, exponent),
+                     x * float(eps) ** (exponent - 1.0))
+
+
+def _size_difference_ratios(t, p, eps):
+    """EIoU's (w - w_gt)^2 / C_w^2 and (h - h_gt)^2 / C_h^2, C_w and C_h the
+    enclosing box's width and height."""
+    cx1, cy1, cx2, cy2 = _enclosing(t, p)
+    dw = ops.relu(p[2] - p[0]) - ops.relu(t[2] - t[0])
+    dh = ops.relu(p[3] - p[1]) - ops.relu(t[3] - t[1])
+    return (ops.square(dw) / (ops.square(cx2 - cx1) + eps),
+            ops.square(dh) / (ops.square(cy2 - cy1) + eps))
+
+
+def _siou_costs(t, p, theta, eps):
+    """SIoU's distance cost Delta (with the angle cost Lambda folded in) and
+    shape cost Omega (Gevorgyan, 2022).
+
+    Lambda = 1 - 2 sin^2(arcsin(c_h / sigma) - pi / 4) is cos(2 alpha -
+    pi / 2) = sin(2 alpha) = 2 c_w c_h / sigma^2, with c_w, c_h the centre
+    offsets along x and y and sigma the centre distance: the same value
+    without arcsin (whose gradient is infinite at 1) or sqrt (infinite at 0).
+    """
+    dx = 0.5 * ((p[0] - t[0]) + (p[2] - t[2]))
+    dy = 0.5 * ((p[1] - t[1]) + (p[3] - t[3]))
+    angle = 2.0 * ops.abs(dx) * ops.abs(dy) / (
+        ops.square(dx) + ops.square(dy) + eps)
+    gamma = 2.0 - angle
+    cx1, cy1, cx2, cy2 = _enclosing(t, p)
+    rho_x = ops.square(dx) / (ops.square(cx2 - cx1) + eps)
+    rho_y = ops.square(dy) / (ops.square(cy2 - cy1) + eps)
+    # 1 - exp(-z) as -expm1(-z): exact for small z.
+    distance = -ops.expm1(-gamma * rho_x) - ops.expm1(-gamma * rho_y)
+    w_t, h_t = ops.relu(t[2] - t[0]), ops.relu(t[3] - t[1])
+    w_p, h_p = ops.relu(p[2] - p[0]), ops.relu(p[3] - p[1])
+    omega_w = ops.abs(w_p - w_t) / (ops.maximum(w_p, w_t) + eps)
+    omega_h = ops.abs(h_p - h_t) / (ops.maximum(h_p, h_t) + eps)
+    shape = (_power(-ops.expm1(-omega_w), theta, eps)
+             + _power(-ops.expm1(-omega_h), theta, eps))
+    return distance, shape
+
+
+def efficient_box_iou(y_true, y_pred, eps=1e-7):
+    """EIoU = IoU - rho^2 / c^2 - (w - w_gt)^2 / C_w^2 - (h - h_gt)^2 / C_h^2
+    (Zhang et al., 2021): DIoU with CIoU's aspect ratio replaced by the
+    width and height differences over the enclosing box's."""
+    t, p = _sides(y_true), _sides(y_pred)
+    width, height = _size_difference_ratios(t, p, eps)
+    return (_iou(t, p, eps)[0] - _centre_distance_ratio(t, p, eps)
+            - width - height)
+
+
+def scylla_box_iou(y_true, y_pred, theta=4.0, eps=1e-7):
+    """SIoU = IoU - (Delta + Omega) / 2 (Gevorgyan, 2022): the distance cost
+    Delta, shaped by the angle cost, and the shape cost Omega with exponent
+    `theta`; see `_siou_costs`."""
+    t, p = _sides(y_true), _sides(y_pred)
+    distance, shape = _siou_costs(t, p, theta, eps)
+    return _iou(t, p, eps)[0] - 0.5 * (distance + shape)
+
+
+def alpha_box_iou(y_true, y_pred, alpha=3.0, penalty="iou", eps=1e-7):
+    """Alpha-IoU = IoU^alpha - penalty^alpha (He et al., 2021): `penalty`
+    "iou" (none), "giou" (|C \\ (A u B)| / |C|), "diou" (rho^2 / c^2, so
+    rho^(2 alpha) / c^(2 alpha)) or "ciou" (that plus (beta v)^alpha, beta
+    = v / (1 - IoU + v) held constant as in CIoU). Each term is raised to
+    alpha on its own, as the paper writes it; powers by `_power`."""
+    t, p = _sides(y_true), _sides(y_pred)
+    iou, union = _iou(t, p, eps)
+    value = _power(iou, alpha, eps)
+    if penalty == "giou":
+        enclosing = _area(_enclosing(t, p))
+        value -= _power((enclosing - union) / (enclosing + eps), alpha, eps)
+    elif penalty in ("diou", "ciou"):
+        value -= _power(_centre_distance_ratio(t, p, eps), alpha, eps)
+    if penalty == "ciou":
+        v = _aspect_ratio_term(t, p, eps)
+        beta = ops.stop_gradient(v / (1.0 - iou + v + eps))
+        value -= _power(beta * v, alpha, eps)
+    return value
