@@ -118,3 +118,70 @@ def numeric_grad(fn, x, h=1e-6):
         step[index] = h
         grad[index] = (fn(x + step) - fn(x - step)) / (2 * h)
     return grad
+
+
+# Issue 18: Balanced L1, NWD, MPDIoU, Inner-IoU, Shape-IoU, from the papers'
+# formulas (Shape-IoU's weights as the paper's powers, not the library's
+# sigmoid form).
+
+def sides(box):
+    """(cx, cy, w, h) of an xyxy box, sizes clamped at 0."""
+    x1, y1, x2, y2 = box
+    return ((x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, 0.0),
+            max(y2 - y1, 0.0))
+
+
+def balanced_l1(t, p, alpha=0.5, gamma=1.5, beta=1.0):
+    """Libra R-CNN eq. 9 at knee beta, as beta L_b(x / beta), summed."""
+    b = math.exp(gamma / alpha) - 1
+    total = 0.0
+    for a, c in zip(t, p):
+        u = abs(c - a) / beta
+        if u < 1:
+            total += beta * (alpha / b * (b * u + 1) * math.log(b * u + 1)
+                             - alpha * u)
+        else:
+            total += beta * (gamma * u + gamma / b - alpha)
+    return total
+
+
+def nwd_loss(t, p, constant=12.8):
+    (cxt, cyt, wt, ht), (cxp, cyp, wp, hp) = sides(t), sides(p)
+    w2 = ((cxt - cxp) ** 2 + (cyt - cyp) ** 2
+          + ((wt - wp) / 2) ** 2 + ((ht - hp) / 2) ** 2)
+    return 1.0 - math.exp(-math.sqrt(w2) / constant)
+
+
+def mpdiou_loss(t, p, image_size=(1.0, 1.0), eps=1e-7):
+    h, w = image_size
+    d1 = (t[0] - p[0]) ** 2 + (t[1] - p[1]) ** 2
+    d2 = (t[2] - p[2]) ** 2 + (t[3] - p[3]) ** 2
+    return 1.0 - iou(t, p, eps) + d1 / (w * w + h * h) + d2 / (w * w + h * h)
+
+
+def inner_iou_loss(t, p, ratio=0.75, base="iou", eps=1e-7):
+    def inner(box):
+        cx, cy, w, h = sides(box)
+        return (cx - ratio * w / 2, cy - ratio * h / 2,
+                cx + ratio * w / 2, cy + ratio * h / 2)
+
+    return (PER_BOX[base](t, p, eps) + iou(t, p, eps)
+            - iou(inner(t), inner(p), eps))
+
+
+def shape_iou_loss(t, p, scale=0.0, eps=1e-7):
+    (cxt, cyt, wt, ht), (cxp, cyp, wp, hp) = sides(t), sides(p)
+    ww = 2 * wt**scale / (wt**scale + ht**scale)
+    hh = 2 * ht**scale / (wt**scale + ht**scale)
+    cw = max(t[2], p[2]) - min(t[0], p[0])
+    ch = max(t[3], p[3]) - min(t[1], p[1])
+    distance = (hh * (cxp - cxt) ** 2 + ww * (cyp - cyt) ** 2) / (cw**2
+                                                                  + ch**2)
+    omega_w = hh * abs(wp - wt) / max(wp, wt)
+    omega_h = ww * abs(hp - ht) / max(hp, ht)
+    cost = (1 - math.exp(-omega_w)) ** 4 + (1 - math.exp(-omega_h)) ** 4
+    return 1.0 - iou(t, p, eps) + distance + 0.5 * cost
+
+
+PER_BOX.update(balanced_l1=balanced_l1, nwd=nwd_loss, mpdiou=mpdiou_loss,
+               inner_iou=inner_iou_loss, shape_iou=shape_iou_loss)
