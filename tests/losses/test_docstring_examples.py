@@ -7,7 +7,9 @@ import pytest
 
 MODULES = ["huber_box_loss", "iou_loss", "giou_loss", "diou_loss", "multibox_loss",
            "yolo_v1_loss",
-           "ciou_loss", "smooth_iou_loss"]
+           "ciou_loss", "smooth_iou_loss",
+           "balanced_l1_loss", "nwd_loss", "mpdiou_loss", "inner_iou_loss",
+           "shape_iou_loss"]
 
 
 @pytest.mark.parametrize("name", MODULES)
