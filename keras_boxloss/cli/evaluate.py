@@ -86,11 +86,12 @@ def run_data(args, config):
             f"({os.path.join(args.model_dir, 'config.yaml')}) or --data. "
             f"Received: the run trained on {config.data.train} and names no "
             f"validation records")
-    from keras_boxloss.data.generated import default_dataset
+    from keras_boxloss.data.resolve import resolve_records
 
-    paths = default_dataset(args.cache_dir)
-    return paths["val"], read_label_map(
-        args.label_map or config.data.label_map or paths["label_map"])
+    pattern, label_map_path = resolve_records(
+        None, "val", args.label_map or config.data.label_map or None,
+        args.cache_dir)
+    return pattern, read_label_map(label_map_path)
 
 
 def read_ground_truth(pattern, progress):

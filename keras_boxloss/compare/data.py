@@ -39,7 +39,7 @@ def _split(folder, name):
 
 
 def _from_records_folder(folder):
-    from keras_boxloss.data.conversion import LABEL_MAP_FILE
+    from keras_boxloss.data.label_map import LABEL_MAP_FILE
 
     train = _split(folder, "train")
     test, val = _split(folder, "test"), _split(folder, "val")
@@ -59,8 +59,8 @@ def _convert(paths, fmt, out_dir, seed, images_dir=None):
     """Converts annotations once into `out_dir/data` (reused on resume);
     a split left empty (images not found, every box skipped) is an error."""
     from keras_boxloss.data import converters
-    from keras_boxloss.data.conversion import (LABEL_MAP_FILE,
-                                               convert_annotations)
+    from keras_boxloss.data.conversion import convert_annotations
+    from keras_boxloss.data.label_map import LABEL_MAP_FILE
 
     target = os.path.join(out_dir, "data")
     if not os.path.isfile(os.path.join(target, LABEL_MAP_FILE)):
@@ -105,21 +105,19 @@ def prepare_data(data=None, out_dir=".", eval_data=None, seed=0,
                  cache_dir=None, images_dir=None):
     """The `DataSplits` of `data` (see the module docstring); `images_dir`:
     the images of VOC or CSV annotations when not in their usual place."""
-    if not data:
-        from keras_boxloss.data.generated import default_dataset
+    from keras_boxloss.data.resolve import resolve_records
 
-        paths = default_dataset(cache_dir)
-        return DataSplits(paths["train"], paths["val"], paths["val"],
-                          paths["label_map"], "the generated shapes dataset")
+    if not data:
+        train, label_map = resolve_records(None, "train", cache_dir=cache_dir)
+        val, _ = resolve_records(None, "val", cache_dir=cache_dir)
+        return DataSplits(train, val, val, label_map,
+                          "the generated shapes dataset")
     if eval_data:
         from keras_boxloss.data.records import list_record_files
 
-        list_record_files(data)
-        list_record_files(eval_data)
-        label_map = os.path.join(
-            os.path.dirname(list_record_files(data)[0]), "label_map.pbtxt")
-        return DataSplits(data, eval_data, eval_data,
-                          label_map if os.path.isfile(label_map) else None,
+        train, label_map = resolve_records(data)
+        list_record_files(eval_data)  # no such records: an error naming it
+        return DataSplits(train, eval_data, eval_data, label_map,
                           f"records {data} (eval: {eval_data})")
     if os.path.isdir(data):
         if glob.glob(os.path.join(glob.escape(data), "*.tfrecord")):

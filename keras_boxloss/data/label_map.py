@@ -25,6 +25,10 @@ from __future__ import annotations
 
 import sys
 
+# The label map's file name in a records folder (`keras-boxloss convert`
+# writes it; the records' readers look for it beside the shards).
+LABEL_MAP_FILE = "label_map.pbtxt"
+
 # StringIntLabelMapItem fields box detection has no use for.
 _IGNORED_ITEM_FIELDS = ("keypoints", "ancestor_ids", "descendant_ids",
                         "frequency", "instance_count")
@@ -192,25 +196,19 @@ def read_label_map(path) -> LabelMap:
     return parse_label_map(text, where=str(path))
 
 
-LABEL_MAP_NEXT_TO_RECORDS = "label_map.pbtxt"
-
-
 def find_label_map(pattern: str, path: str = "") -> tuple:
     """The label map of records `pattern`: `path` when given (a missing
     file is an error naming it), else `label_map.pbtxt` beside the first
-    record file when there is one.
+    record file when there is one (`keras_boxloss.data.resolve`).
 
     Returns:
         `(LabelMap or None, the path or None)`.
     """
-    import os
-
-    from keras_boxloss.data.records import list_record_files
+    from keras_boxloss.data.resolve import label_map_beside
 
     if path:
         return read_label_map(path), str(path)
-    beside = os.path.join(os.path.dirname(list_record_files(pattern)[0]),
-                          LABEL_MAP_NEXT_TO_RECORDS)
-    if os.path.isfile(beside):
+    beside = label_map_beside(pattern)
+    if beside is not None:
         return read_label_map(beside), beside
     return None, None

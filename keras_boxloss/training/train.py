@@ -119,13 +119,17 @@ def build_optimizer(config):
 
 
 def resolve_data(config):
-    """Train and validation globs; the generated dataset when none given."""
+    """Train and validation globs; the generated dataset when none given
+    (`keras_boxloss.data.resolve`, the resolver of the CLI and compare)."""
+    from keras_boxloss.data.resolve import resolve_records
+
     if config.data.train:
         return config.data.train, config.data.validation
-    from keras_boxloss.data.generated import default_dataset
-
-    paths = default_dataset()  # the pipeline resizes to the model's size
-    return paths["train"], config.data.validation or paths["val"]
+    # the pipeline resizes the generated images to the model's size
+    train, _ = resolve_records(None, "train")
+    if config.data.validation:
+        return train, config.data.validation
+    return train, resolve_records(None, "val")[0]
 
 
 def make_inputs(config, pattern, training, skip_batches=0):
