@@ -24,7 +24,8 @@ import numpy as np
 
 from keras_boxloss.data.cleaning import (IMAGE_SKIPS, CleaningPolicy,
                                          CleaningReport, build_record)
-from keras_boxloss.data.label_map import (label_map_from_names,
+from keras_boxloss.data.label_map import (LABEL_MAP_FILE,
+                                          label_map_from_names,
                                           validate_label_map, write_label_map)
 from keras_boxloss.data.output_folder import (check_inputs_outside,
                                               replacing_folder)
@@ -33,7 +34,6 @@ from keras_boxloss.data.statistics import PLOT_FILE, DatasetStatistics
 
 DEFAULT_FRACTIONS = {"train": 0.8, "val": 0.2}
 SUMMARY_FILE = "conversion_summary.json"
-LABEL_MAP_FILE = "label_map.pbtxt"
 
 
 def read_split_file(path):
