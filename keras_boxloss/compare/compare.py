@@ -9,13 +9,13 @@ resumes; adding losses or seeds extends the comparison; changing the config,
 data, steps or overrides is refused (use another `out_dir`).
 """
 
-import json
 import os
 
 from keras_boxloss.compare import plots, summary as summary_lib
 from keras_boxloss.compare.data import prepare_data
-from keras_boxloss.compare.keras_runner import load_curves, write_json
-from keras_boxloss.compare.plan import CURVES, METRICS, plan_runs
+from keras_boxloss.compare.files import load_curves, read_json, write_json
+from keras_boxloss.compare.plan import CURVES, METRICS, Run, plan_runs
+from keras_boxloss.compare.runner import runner_for
 from keras_boxloss.compare.settling import settling, settling_markdown
 
 INVOCATION = "compare.json"
@@ -24,8 +24,7 @@ INVOCATION = "compare.json"
 def _check_invocation(out_dir, invocation):
     path = os.path.join(out_dir, INVOCATION)
     if os.path.exists(path):
-        with open(path) as file:
-            previous = json.load(file)
+        previous = read_json(path)
         changed = sorted(k for k in invocation
                          if previous.get(k) != invocation[k])
         if changed:
@@ -66,37 +65,16 @@ def compare(config, losses, seeds, out_dir, data=None, eval_data=None,
     Returns:
         The summary dict written to `summary.json`.
     """
-    from keras_boxloss.compare import garden_runner, keras_runner
-
     os.makedirs(out_dir, exist_ok=True)
     splits = prepare_data(data, out_dir, eval_data, cache_dir=cache_dir,
                           images_dir=images_dir)
-    garden = garden_runner.is_garden_config(config)
     overrides = list(overrides)
     _check_invocation(out_dir, {
         "config": os.path.abspath(config), "data": splits.to_dict(),
         "steps": steps, "overrides": overrides})
     runs = plan_runs(losses, seeds)
-    if garden:
-        joined = ",".join(overrides)
-        steps = steps or garden_runner.run_params(
-            config, runs[0], splits, joined).trainer.train_steps
-        curve_every = curve_every or max(1, steps // 4)
-
-        def train_one(run, folder, on_steps):
-            return garden_runner.train_and_evaluate(
-                config, run, splits, folder, joined, steps, on_steps,
-                curve_every)
-    else:
-        for run in runs:  # every run's config is valid before any trains
-            steps_of_run = keras_runner.run_config(
-                config, run, splits, overrides, steps).trainer.steps
-        steps = steps_of_run
-
-        def train_one(run, folder, on_steps):
-            return keras_runner.train_and_evaluate(
-                config, run, splits, folder, overrides, steps, on_steps)
-
+    runner = runner_for(config, splits, overrides, steps, curve_every)
+    steps = runner.prepare(runs)
     print(f"Comparing {', '.join(losses)} over seeds {seeds} on "
           f"{splits.description}: {len(runs)} runs of {steps} steps "
           f"({sum(r.is_done(out_dir) for r in runs)} already done) "
@@ -107,12 +85,12 @@ def compare(config, losses, seeds, out_dir, data=None, eval_data=None,
         for run in runs:
             folder = run.folder(out_dir)
             if run.is_done(out_dir):
-                with open(os.path.join(folder, METRICS)) as file:
-                    results.append(json.load(file))
+                results.append(read_json(os.path.join(folder, METRICS)))
                 bar.update(steps)
                 continue
             bar.set_description(run.name)
-            results.append(train_one(run, folder, bar.update))
+            results.append(runner.train_and_evaluate(run, folder,
+                                                     bar.update))
     finally:
         bar.close()
     return write_outputs(out_dir, results, losses, seeds, splits,
@@ -121,7 +99,7 @@ def compare(config, losses, seeds, out_dir, data=None, eval_data=None,
 
 def write_outputs(out_dir, results, losses, seeds, splits, title):
     curves = {loss: {seed: load_curves(os.path.join(
-        out_dir, "runs", f"{loss}-seed{seed}", CURVES)) for seed in seeds}
+        Run(loss, seed).folder(out_dir), CURVES)) for seed in seeds}
         for loss in losses}
     from keras_boxloss.training.determinism import environment
 

@@ -7,7 +7,8 @@ checkpoint is evaluated on the curve split, which gives the validation
 curve in our own metrics (mean IoU, COCO AP) rather than Model Garden's.
 Chunk `k` reads the training data with seed `1000 * seed + k`, the same for
 every loss; an interrupted run resumes from the start of its chunk, so its
-data order is kept. Imports Model Garden: TensorFlow only.
+data order is kept. Imports Model Garden (`keras-boxloss[garden]`) when a
+run is prepared, not at import: TensorFlow only.
 """
 
 import glob
@@ -15,11 +16,47 @@ import logging
 import os
 import time
 
-from keras_boxloss.compare.keras_runner import load_curves, write_json
+from keras_boxloss.compare.files import load_curves, write_json
 from keras_boxloss.compare.plan import (CURVES, METRICS, curve_point,
                                         train_seconds_at, with_point)
+from keras_boxloss.compare.runner import Runner
 
 STAGES = ("rpn_box_loss", "frcnn_box_loss")
+
+
+class GardenRunner(Runner):
+    """Model Garden Faster R-CNN runs: `overrides` are its dotted
+    `--params_override` keys; a curve point every `curve_every` steps
+    (default: a quarter of the run)."""
+
+    def prepare(self, runs):
+        require_model_garden(self.config)
+        overrides = ",".join(self.overrides)
+        steps = self.steps or run_params(self.config, runs[0], self.splits,
+                                         overrides).trainer.train_steps
+        for run in runs:  # every run's config is valid before any trains
+            run_params(self.config, run, self.splits, overrides, steps)
+        self.steps = steps
+        self.curve_every = self.curve_every or max(1, steps // 4)
+        return steps
+
+    def train_and_evaluate(self, run, run_dir, on_steps=None):
+        # the module function, looked up at call time (tests wrap it)
+        return train_and_evaluate(self.config, run, self.splits, run_dir,
+                                  ",".join(self.overrides), self.steps,
+                                  on_steps, self.curve_every)
+
+
+def require_model_garden(config):
+    """Raises, naming the extra to install, when Model Garden (package
+    `official`, from tf-models-official) is not importable."""
+    try:
+        import official.core  # noqa: F401
+    except ImportError as error:
+        raise ValueError(
+            f"Expected Model Garden (tf-models-official) for the Faster "
+            f"R-CNN config {config}: pip install keras-boxloss[garden]. "
+            f"Received: {type(error).__name__}: {error}") from error
 
 
 def is_garden_config(path):

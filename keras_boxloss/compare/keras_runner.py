@@ -1,14 +1,32 @@
 """One comparison run of a `keras_boxloss.training` detector (SSD, YOLOv1):
 train with the run's loss and seed, record curves, evaluate."""
 
-import json
 import os
 import time
 
 import keras
 
+from keras_boxloss.compare.files import load_curves, write_json
 from keras_boxloss.compare.plan import (CURVES, METRICS, curve_point,
                                         train_seconds_at, with_point)
+from keras_boxloss.compare.runner import Runner
+
+
+class KerasRunner(Runner):
+    """SSD and YOLOv1 runs (`keras_boxloss.training`); curve points at
+    each epoch's end (`curve_every` does not apply)."""
+
+    def prepare(self, runs):
+        for run in runs:  # every run's config is valid before any trains
+            steps = run_config(self.config, run, self.splits,
+                               self.overrides, self.steps).trainer.steps
+        self.steps = steps  # the config's when not given: the same for all
+        return steps
+
+    def train_and_evaluate(self, run, run_dir, on_steps=None):
+        # the module function, looked up at call time (tests wrap it)
+        return train_and_evaluate(self.config, run, self.splits, run_dir,
+                                  self.overrides, self.steps, on_steps)
 
 
 def run_config(config_path, run, splits, overrides=(), steps=None):
@@ -94,20 +112,6 @@ class StepProgress(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.on_steps(1)
-
-
-def load_curves(path):
-    if not os.path.exists(path):
-        return []
-    with open(path) as file:
-        return json.load(file)
-
-
-def write_json(value, path):
-    """Writes through a temporary file, so a file is whole or absent."""
-    with open(path + ".partial", "w") as file:
-        json.dump(value, file, indent=1, sort_keys=True)
-    os.replace(path + ".partial", path)
 
 
 def train_and_evaluate(config_path, run, splits, run_dir, overrides=(),
