@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 
-from keras_boxloss.losses import (ciou, diou, giou, huber_box, iou,
+from keras_boxloss.losses import (balanced_l1, ciou, diou, giou, huber_box,
+                                  inner_iou, iou, mpdiou, nwd, shape_iou,
                                   smooth_iou)
 
 SCALE_FACTORS = (10.0, 10.0, 5.0, 5.0)
@@ -40,6 +41,17 @@ def profile_values(shifts, size_ratio=1.0):
         "GIoU": lambda p: giou(target, p, **deltas_kw),
         "DIoU": lambda p: diou(target, p, anchors=anchors, **deltas_kw),
         "CIoU": lambda p: ciou(target, p, anchors=anchors, **deltas_kw),
+        # Issue 18's losses. The anchor is the unit target, so MPDIoU's image
+        # and NWD's constant are given in target sizes: an image 4 targets
+        # wide, C = 1 target.
+        "Balanced L1": lambda p: balanced_l1(target, p),
+        "MPDIoU": lambda p: mpdiou(target, p, image_size=(4.0, 4.0),
+                                   anchors=anchors, **deltas_kw),
+        "Inner-IoU (0.75)": lambda p: inner_iou(target, p, **deltas_kw),
+        "Shape-IoU": lambda p: shape_iou(target, p, anchors=anchors,
+                                         **deltas_kw),
+        "NWD (C 1)": lambda p: nwd(target, p, constant=1.0, anchors=anchors,
+                                   **deltas_kw),
     }
     for delta in SMOOTH_IOU_DELTAS:
         losses[f"Smooth IoU (delta {delta:g})"] = (
