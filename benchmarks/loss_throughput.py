@@ -40,6 +40,12 @@ OURS = {
     "DIoU": kb.DIoU,
     "CIoU": kb.CIoU,
     "SmoothIoU": kb.SmoothIoU,
+    # issue 18 (MPDIoU's default image is 1 x 1: the timing does not care)
+    "BalancedL1": kb.BalancedL1,
+    "MPDIoU": kb.MPDIoU,
+    "InnerIoU": kb.InnerIoU,
+    "ShapeIoU": kb.ShapeIoU,
+    "NWD": kb.NWD,
 }
 # our loss -> the KerasCV loss it is compared with
 KERAS_CV_PEERS = {"IoU": "IoULoss", "GIoU": "GIoULoss", "CIoU": "CIoULoss"}
