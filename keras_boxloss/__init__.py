@@ -14,7 +14,8 @@ import sys as _sys
 
 __version__ = "0.1.0"
 
-__all__ = ["BalancedL1", "CIoU", "DIoU", "GIoU", "HuberBox", "InnerIoU", "IoU",
+__all__ = ["BalancedL1", "CIoU", "DIoU", "EIoU", "FocalEIoU", "GIoU",
+           "HuberBox", "InnerIoU", "IoU",
            "MPDIoU", "MultiBox", "NWD", "ShapeIoU", "SmoothIoU", "YOLOv1",
            "boxes", "losses"]
 
@@ -32,7 +33,8 @@ if getattr(_sys.modules.get("keras_boxloss_cli"), "DEFER_LOSSES", False):
         return getattr(importlib.import_module("keras_boxloss.losses"), name)
 else:
     from keras_boxloss import boxes, losses
-    from keras_boxloss.losses import (BalancedL1, CIoU, DIoU, GIoU,
+    from keras_boxloss.losses import (BalancedL1, CIoU, DIoU, EIoU,
+                                      FocalEIoU, GIoU,
                                       HuberBox, InnerIoU, IoU, MPDIoU,
                                       MultiBox, NWD, ShapeIoU, SmoothIoU,
                                       YOLOv1)

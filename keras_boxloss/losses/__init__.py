@@ -4,6 +4,7 @@ from keras_boxloss.losses.balanced_l1_loss import BalancedL1, balanced_l1
 from keras_boxloss.losses.box_loss import BoxLoss
 from keras_boxloss.losses.ciou_loss import CIoU, ciou
 from keras_boxloss.losses.diou_loss import DIoU, diou
+from keras_boxloss.losses.eiou_loss import EIoU, FocalEIoU, eiou, focal_eiou
 from keras_boxloss.losses.giou_loss import GIoU, giou
 from keras_boxloss.losses.huber_box_loss import HuberBox, huber_box
 from keras_boxloss.losses.inner_iou_loss import InnerIoU, inner_iou
@@ -20,6 +21,8 @@ __all__ = [
     "BoxLoss",
     "CIoU", "ciou",
     "DIoU", "diou",
+    "EIoU", "eiou",
+    "FocalEIoU", "focal_eiou",
     "GIoU", "giou",
     "HuberBox", "huber_box",
     "InnerIoU", "inner_iou",

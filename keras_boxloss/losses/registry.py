@@ -3,6 +3,7 @@
 from keras_boxloss.losses.balanced_l1_loss import BalancedL1
 from keras_boxloss.losses.ciou_loss import CIoU
 from keras_boxloss.losses.diou_loss import DIoU
+from keras_boxloss.losses.eiou_loss import EIoU, FocalEIoU
 from keras_boxloss.losses.giou_loss import GIoU
 from keras_boxloss.losses.huber_box_loss import HuberBox
 from keras_boxloss.losses.inner_iou_loss import InnerIoU
@@ -20,6 +21,8 @@ BOX_LOSSES = {
     "diou": DIoU,
     "ciou": CIoU,
     "smooth_iou": SmoothIoU,
+    "eiou": EIoU,
+    "focal_eiou": FocalEIoU,
     "mpdiou": MPDIoU,
     "inner_iou": InnerIoU,
     "shape_iou": ShapeIoU,
