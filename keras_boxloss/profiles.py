@@ -15,11 +15,11 @@ import math
 
 import numpy as np
 
+from keras_boxloss.boxes import DEFAULT_SCALE_FACTORS as SCALE_FACTORS
 from keras_boxloss.losses import (balanced_l1, ciou, diou, giou, huber_box,
                                   inner_iou, iou, mpdiou, nwd, shape_iou,
                                   smooth_iou)
 
-SCALE_FACTORS = (10.0, 10.0, 5.0, 5.0)
 SMOOTH_IOU_DELTAS = (0.5, 1.0, 2.0)
 
 
