@@ -1,13 +1,16 @@
 """SSD's MultiBox loss (Liu et al., 2016) with any box loss of the library."""
 
+import typing
+
 import keras
 import numpy as np
 from keras import ops
 
+from keras_boxloss.boxes import DEFAULT_SCALE_FACTORS
 from keras_boxloss.losses import validation
-from keras_boxloss.losses.box_loss import IoUFamilyLoss
-from keras_boxloss.losses.huber_box_loss import HuberBox, huber_box
-from keras_boxloss.losses.smooth_iou_loss import SmoothIoU
+from keras_boxloss.losses.detector_loss import (DetectorLoss, check_box_loss,
+                                                expand_to, image_weights)
+from keras_boxloss.losses.huber_box_loss import HuberBox
 
 CLASSIFICATIONS = ("softmax", "sigmoid_focal")
 
@@ -16,7 +19,7 @@ def multibox_terms(y_true, y_pred, num_classes, box_loss=None,
                    classification="softmax", neg_pos_ratio=3.0,
                    min_negatives_per_image=0, focal_alpha=0.25,
                    focal_gamma=2.0, anchors=None,
-                   scale_factors=(10.0, 10.0, 5.0, 5.0)):
+                   scale_factors=DEFAULT_SCALE_FACTORS):
     """The MultiBox sums per image, before normalisation.
 
     Returns `(classification [batch], localization [batch], positives
@@ -59,21 +62,19 @@ def multibox_terms(y_true, y_pred, num_classes, box_loss=None,
         counted = ops.cast(positive | negative, "float32")
         classification_sum = ops.sum(ops.sum(focal, -1) * counted, axis=-1)
 
-    # Non-positive anchors hold arbitrary deltas: replace them before the box
-    # math (masking inputs keeps NaN out of gradients), then weight by 0.
-    keep = ops.expand_dims(positive, -1)
-    true_deltas = ops.where(keep, true_deltas, 0.0)
-    pred_deltas = ops.where(keep, pred_deltas, 0.0)
-    per_anchor = _box_losses(box_loss, true_deltas, pred_deltas, positive,
-                             anchors, scale_factors)
-    localization_sum = ops.sum(per_anchor * positive_f, axis=-1)
+    # Non-positive anchors hold arbitrary deltas: masked, they are exactly 0
+    # in value and gradient, and Smooth IoU's lambda is over the positives.
+    per_anchor = box_loss.per_box_deltas(true_deltas, pred_deltas,
+                                         scale_factors, anchors, "yxyx",
+                                         mask=positive)
+    localization_sum = ops.sum(per_anchor, axis=-1)
     return classification_sum, localization_sum, positives
 
 
 def multibox(y_true, y_pred, num_classes, box_loss=None, alpha=1.0,
              classification="softmax", neg_pos_ratio=3.0,
              min_negatives_per_image=0, focal_alpha=0.25, focal_gamma=2.0,
-             anchors=None, scale_factors=(10.0, 10.0, 5.0, 5.0),
+             anchors=None, scale_factors=DEFAULT_SCALE_FACTORS,
              total_positives=None):
     """MultiBox loss per image: `(L_cls + alpha L_loc) / N`.
 
@@ -126,42 +127,6 @@ def _sigmoid_focal(targets, logits, alpha, gamma):
     return alpha_t * ops.power(1.0 - p_t, gamma) * cross_entropy
 
 
-def check_per_box_loss(name, box_loss):
-    """`box_loss` must be one of the library's per-box losses.
-
-    `_box_losses` knows how to run exactly these: Huber on the deltas, the
-    IoU family on the boxes they decode to. Anything else (YOLOv1, which is
-    a whole detector's loss, MultiBox itself, a Keras loss, a string, a
-    custom `BoxLoss` that the Huber path would silently replace) is refused
-    here rather than failing, or computing something else, at call time.
-    """
-    if isinstance(box_loss, (HuberBox, IoUFamilyLoss)):
-        return box_loss
-    hint = ""
-    if isinstance(box_loss, keras.losses.Loss):
-        hint = (f" {type(box_loss).__name__} is not a per-box loss (one "
-                "value per box from two (..., 4) tensors).")
-    raise ValueError(
-        f"Expected `{name}` to be a per-box loss of keras_boxloss: HuberBox, "
-        f"IoU, GIoU, DIoU, CIoU or SmoothIoU (by name: "
-        f"keras_boxloss.losses.registry.get_box_loss).{hint} "
-        f"Received: {name}={validation.describe(box_loss)}")
-
-
-def _box_losses(box_loss, true_deltas, pred_deltas, positive, anchors,
-                scale_factors):
-    """The box loss per anchor: Huber on the deltas, IoU-family losses on
-    the boxes the deltas decode to (the library's deltas mode)."""
-    if not isinstance(box_loss, IoUFamilyLoss):
-        return huber_box(true_deltas, pred_deltas, **box_loss.fn_kwargs)
-    fn = type(box_loss).fn
-    kwargs = {**box_loss.fn_kwargs, "box_format": "deltas",
-              "scale_factors": scale_factors, "anchors": anchors}
-    if isinstance(box_loss, SmoothIoU):
-        kwargs["mask"] = positive  # lambda over the positives only
-    return fn(true_deltas, pred_deltas, **kwargs)
-
-
 def _check_packing(y_true, y_pred, num_classes, classification):
     logits = num_classes + 1 if classification == "softmax" else num_classes
     if tuple(y_true.shape)[-1:] != (5,):
@@ -178,7 +143,7 @@ def _check_packing(y_true, y_pred, num_classes, classification):
 
 
 @keras.saving.register_keras_serializable(package="keras_boxloss")
-class MultiBox(keras.losses.Loss):
+class MultiBox(DetectorLoss):
     """SSD's MultiBox loss: `L = (L_cls + alpha L_loc) / N`.
 
     `N` is the number of positive (matched) anchors in the batch, and the
@@ -209,9 +174,10 @@ class MultiBox(keras.losses.Loss):
 
     Args:
         num_classes: object classes, without the background.
-        box_loss: a per-box loss of this library (`HuberBox`, `IoU`,
-            `GIoU`, `DIoU`, `CIoU`, `SmoothIoU`). Default `HuberBox()`.
-            Anything else, `YOLOv1` included, is a ValueError.
+        box_loss: a per-box loss of this library (a `BoxLoss`: `HuberBox`,
+            `IoU`, `GIoU`, `DIoU`, `CIoU`, `SmoothIoU`, ...), called
+            through its `per_box_deltas`. Default `HuberBox()`. Anything
+            else, `YOLOv1` included, is a ValueError.
         alpha: weight of the localization term.
         classification: "softmax" or "sigmoid_focal".
         neg_pos_ratio: mined negatives per positive (softmax).
@@ -237,14 +203,11 @@ class MultiBox(keras.losses.Loss):
                  classification="softmax", neg_pos_ratio=3.0,
                  min_negatives_per_image=0, focal_alpha=0.25,
                  focal_gamma=2.0, anchors=None,
-                 scale_factors=(10.0, 10.0, 5.0, 5.0), reduction="sum",
+                 scale_factors=DEFAULT_SCALE_FACTORS, reduction="sum",
                  name="multibox", dtype=None):
-        validation.check_keras_args(reduction, name, dtype)
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if isinstance(box_loss, dict):
-            box_loss = keras.saving.deserialize_keras_object(box_loss)
-        box_loss = HuberBox() if box_loss is None else box_loss
-        check_per_box_loss("box_loss", box_loss)
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        box_loss = check_box_loss(
+            "box_loss", HuberBox() if box_loss is None else box_loss)
         num_classes = validation.check_int("num_classes", num_classes, 1)
         validation.check_choice("classification", classification,
                                 CLASSIFICATIONS)
@@ -276,22 +239,16 @@ class MultiBox(keras.losses.Loss):
         self.anchors = anchors
         self.scale_factors = scale_factors
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        if sample_weight is not None:
-            # An image of weight 0 becomes all-ignored before the math: it
-            # adds nothing, not even to N, whatever it holds.
-            weight = ops.convert_to_tensor(sample_weight)
-            while len(weight.shape) > 1:
-                weight = ops.squeeze(weight, -1)
-            keep = ops.reshape(ops.not_equal(weight, 0), (-1, 1, 1))
-            y_true = ops.convert_to_tensor(y_true, "float32")
-            y_pred = ops.convert_to_tensor(y_pred, "float32")
-            ignored = ops.concatenate(
-                [ops.zeros_like(y_true[..., :4]),
-                 -ops.ones_like(y_true[..., 4:])], axis=-1)
-            y_true = ops.where(keep, y_true, ignored)
-            y_pred = ops.where(keep, y_pred, 0.0)
-        return super().__call__(y_true, y_pred, sample_weight)
+    def _drop_images(self, y_true, y_pred, keep):
+        # An image of weight 0 becomes all-ignored (class -1, zero deltas
+        # and logits) before the math: it adds nothing, not even to N.
+        y_true = ops.cast(y_true, "float32")
+        y_pred = ops.cast(y_pred, "float32")
+        ignored = ops.concatenate(
+            [ops.zeros_like(y_true[..., :4]),
+             -ops.ones_like(y_true[..., 4:])], axis=-1)
+        return (ops.where(expand_to(keep, y_true), y_true, ignored),
+                ops.where(expand_to(keep, y_pred), y_pred, 0.0))
 
     def call(self, y_true, y_pred):
         return self.per_image(y_true, y_pred)
@@ -305,10 +262,54 @@ class MultiBox(keras.losses.Loss):
             self.min_negatives_per_image, self.focal_alpha, self.focal_gamma,
             self.anchors, self.scale_factors, total_positives)
 
-    def get_config(self):
+    def positives(self, y_true, sample_weight=None):
+        """`N` of this batch: its positive anchors, in the images of
+        non-zero `sample_weight` (the count `terms` and `__call__` divide
+        by; a detector all-reduces it across replicas)."""
+        positive = ops.cast(ops.cast(y_true, "float32")[..., 4] > 0,
+                            "float32")
+        if sample_weight is not None:
+            keep = ops.not_equal(image_weights(sample_weight), 0)
+            positive = positive * ops.cast(expand_to(keep, positive),
+                                           "float32")
+        return ops.sum(positive)
+
+    def terms(self, y_true, y_pred, sample_weight=None,
+              total_positives=None) -> typing.Dict[str, typing.Any]:
+        """The loss' two terms per image, `{"classification": (batch,),
+        "localization": (batch,)}` (the latter times `alpha`): each image's
+        share, divided by `N` and multiplied by the image's `sample_weight`
+        as `__call__` does (images of weight 0 dropped before the math, so
+        not in `N`). With `reduction="sum"`, `__call__` is the sum of both
+        over the batch. `total_positives` overrides `N`: a detector that
+        trains under a distribution strategy passes the global count
+        (`positives` all-reduced)."""
+        weight = None
+        if sample_weight is not None:
+            y_true, y_pred, weight = self.drop_zero_weight_images(
+                y_true, y_pred, sample_weight)
+        classification, localization, positives = multibox_terms(
+            y_true, y_pred, self.num_classes, self.box_loss,
+            self.classification, self.neg_pos_ratio,
+            self.min_negatives_per_image, self.focal_alpha, self.focal_gamma,
+            self.anchors, self.scale_factors)
+        if total_positives is None:
+            total_positives = ops.sum(positives)
+        # (L_cls + alpha L_loc) / N as in `multibox`; 0 when N = 0.
+        scale = (ops.cast(total_positives > 0, "float32")
+                 / ops.maximum(total_positives, 1.0))
+        classification = classification * scale
+        localization = self.alpha * localization * scale
+        if weight is not None:
+            weight = ops.cast(weight, "float32")
+            classification = classification * weight
+            localization = localization * weight
+        return {"classification": classification,
+                "localization": localization}
+
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
-            "dtype": self._dtype_policy.name,
             "num_classes": self.num_classes,
             "box_loss": keras.saving.serialize_keras_object(self.box_loss),
             "alpha": self.alpha,
