@@ -16,12 +16,16 @@ import pytest
 
 from keras_boxloss import (CIoU, DIoU, GIoU, HuberBox, IoU, MultiBox,
                            SmoothIoU)
-from keras_boxloss.losses import YOLOv1
+from keras_boxloss.losses import (NWD, BalancedL1, InnerIoU, MPDIoU,
+                                  ShapeIoU, YOLOv1)
 from keras_boxloss.losses.box_loss import BoxLoss
 
 NAN, INF = float("nan"), float("inf")
 IOU_FAMILY = [IoU, GIoU, DIoU, CIoU, SmoothIoU]
 ALL = [HuberBox] + IOU_FAMILY + [MultiBox, YOLOv1]
+# Issue 18's losses, appended (each helper's edit stays its own lines).
+IOU_FAMILY += [NWD, MPDIoU, InnerIoU, ShapeIoU]
+ALL += [BalancedL1, NWD, MPDIoU, InnerIoU, ShapeIoU]
 # MultiBox's only required argument, given in every MultiBox row.
 REQUIRED = {MultiBox: {"num_classes": 2}}
 
@@ -167,6 +171,26 @@ for value, words in (
 for value in ("1e-7", 0.0, -1e-7, NAN, INF, True):
     row(YOLOv1, {"eps": value}, "eps", NUMBER, "> 0")
 
+# Issue 18: BalancedL1, NWD, MPDIoU, InnerIoU, ShapeIoU.
+for arg in ("alpha", "gamma", "beta"):
+    for value in ("1", -1.0, 0, NAN, INF, True, None):
+        row(BalancedL1, {arg: value}, arg, NUMBER, "> 0")
+row(BalancedL1, {"alpha": 0.01, "gamma": 1.0}, "gamma",
+    "b = exp(gamma / alpha) - 1")
+for value in ("12.8", -1.0, 0, NAN, INF, True, None):
+    row(NWD, {"constant": value}, "constant", NUMBER, "> 0")
+    row(InnerIoU, {"ratio": value}, "ratio", NUMBER, "> 0")
+for value in ((0, 1), (1,), (1, 2, 3), "hw", 5.0, (1, NAN), (True, 1), None):
+    row(MPDIoU, {"image_size": value}, "image_size",
+        "2 finite numbers > 0 (height, width)")
+for value in ("smooth_iou", "GIoU", "mpdiou", None, 1):
+    row(InnerIoU, {"base": value}, "base", "one of ['iou'")
+for value in ("1", -0.5, NAN, INF, True, None):
+    row(ShapeIoU, {"scale": value}, "scale", NUMBER, ">= 0")
+for cls, kwargs in ((NWD, {}), (MPDIoU, {}), (ShapeIoU, {}),
+                    (InnerIoU, {"base": "ciou"})):
+    row(cls, {**kwargs, "box_format": "deltas"}, "anchors", "not invariant")
+
 
 @pytest.mark.parametrize("cls, kwargs, arg, words", ROWS)
 def test_bad_argument_is_a_value_error_naming_it(cls, kwargs, arg, words):
@@ -207,6 +231,16 @@ def test_the_table_covers_every_argument_of_every_class():
                 "anchors": np.float64([[0, 0, 1, 1]])}),
     (YOLOv1, {"grid_size": np.int64(7), "lambda_coord": 0,
               "box_loss": SmoothIoU(), "eps": 1e-6}),
+    (BalancedL1, {"alpha": 1, "gamma": np.float32(2.0), "beta": 0.5}),
+    (NWD, {"constant": 1, "box_format": "deltas", "anchors": [[0, 0, 1, 1]]}),
+    (MPDIoU, {"image_size": np.float32([480, 640])}),
+    (MPDIoU, {"image_size": [1, 1], "box_format": "deltas",
+              "anchors": np.float64([[0, 0, 1, 1]])}),
+    (InnerIoU, {"ratio": 1, "base": "ciou", "box_format": "deltas",
+                "anchors": [[0, 0, 1, 1]]}),
+    (ShapeIoU, {"scale": 0}),
+    (YOLOv1, {"box_loss": ShapeIoU(scale=1.0)}),
+    (MultiBox, {"num_classes": 1, "box_loss": BalancedL1()}),
 ])
 def test_good_values_of_other_types_are_accepted(cls, kwargs):
     loss = cls(**kwargs)
