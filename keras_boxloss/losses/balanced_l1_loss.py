@@ -105,6 +105,6 @@ class BalancedL1(BoxLoss):
 
     def __init__(self, alpha=0.5, gamma=1.5, beta=1.0,
                  reduction="sum_over_batch_size", name=None, dtype=None):
-        check_balanced_l1_args(alpha, gamma, beta)
+        alpha, gamma, beta = check_balanced_l1_args(alpha, gamma, beta)
         super().__init__(reduction=reduction, name=name, dtype=dtype,
                          alpha=alpha, gamma=gamma, beta=beta)

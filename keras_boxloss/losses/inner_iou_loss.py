@@ -18,8 +18,9 @@ INNER_IOU_BASES = {"iou": IoU, "giou": GIoU, "diou": DIoU, "ciou": CIoU}
 
 
 def check_inner_iou_args(ratio, base):
-    validation.check_positive("ratio", ratio)
+    ratio = validation.check_positive("ratio", ratio)
     validation.check_choice("base", base, tuple(INNER_IOU_BASES))
+    return ratio
 
 
 def inner_iou(y_true, y_pred, ratio: float = 0.75, base: str = "iou",
@@ -100,7 +101,7 @@ class InnerIoU(IoUFamilyLoss):
                  box_format: str = "xyxy", scale_factors=None, anchors=None,
                  anchor_format: str = "yxyx", eps: float = 1e-7,
                  reduction="sum_over_batch_size", name=None, dtype=None):
-        check_inner_iou_args(ratio, base)
+        ratio = check_inner_iou_args(ratio, base)
         # Per instance, before the base class checks the box arguments.
         self.requires_anchors = INNER_IOU_BASES[base].requires_anchors
         super().__init__(box_format=box_format, scale_factors=scale_factors,

@@ -86,7 +86,7 @@ class ShapeIoU(IoUFamilyLoss):
                  scale_factors=None, anchors=None, anchor_format: str = "yxyx",
                  eps: float = 1e-7, reduction="sum_over_batch_size",
                  name=None, dtype=None):
-        validation.check_non_negative("scale", scale)
+        scale = validation.check_non_negative("scale", scale)
         super().__init__(box_format=box_format, scale_factors=scale_factors,
                          anchors=anchors, anchor_format=anchor_format,
                          eps=eps, reduction=reduction, name=name, dtype=dtype)

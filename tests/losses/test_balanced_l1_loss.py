@@ -1,0 +1,115 @@
+import math
+
+import numpy as np
+import pytest
+
+from keras_boxloss import BalancedL1, HuberBox
+from keras_boxloss.losses import balanced_l1, huber_box
+from tests.losses import reference
+from tests.losses.backend_utils import to_numpy, value_and_grads
+
+B = math.e**3 - 1  # exp(gamma / alpha) - 1 at the defaults: 19.0855
+
+
+@pytest.mark.parametrize("error, expected", [
+    # outlier: gamma |x| + gamma / b - alpha = 3 + 1.5 / 19.0855 - 0.5
+    (2.0, 2.5785935),
+    # inlier: alpha / b (b |x| + 1) ln(b |x| + 1) - alpha |x|
+    #       = 0.5 / 19.0855 * 10.5428 * ln(10.5428) - 0.25
+    (0.5, 0.4005675),
+    (0.0, 0.0),
+    # at the knee both pieces agree: 1.5 + 1.5 / b - 0.5
+    (1.0, 1.0 + 1.5 / B),
+])
+def test_values_match_the_paper(error, expected):
+    t = np.float32([[0, 0, 0, 0]])
+    p = np.float32([[0, 0, -error, 0]])
+    np.testing.assert_allclose(to_numpy(balanced_l1(t, p)), [expected],
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_sums_the_four_coordinates_like_huber_box():
+    t = np.float32([[0, 0, 10, 10]])
+    p = np.float32([[0.5, 0.5, 10.5, 9.5]])
+    np.testing.assert_allclose(to_numpy(balanced_l1(t, p)), [4 * 0.4005675],
+                               rtol=1e-6)
+    # the same inputs and shape as HuberBox: one value per box
+    assert to_numpy(huber_box(t, p)).shape == to_numpy(
+        balanced_l1(t, p)).shape
+
+
+def test_gradient_is_alpha_log_inside_and_gamma_outside():
+    t = np.zeros((4, 4), "float32")
+    p = np.float32([[0.1, 0, 0, 0], [0.5, 0, 0, 0], [0.999, 0, 0, 0],
+                    [3.0, 0, 0, 0]])
+    _, (grad,) = value_and_grads(lambda a: balanced_l1(t, a), p)
+    np.testing.assert_allclose(
+        grad[:, 0], [0.5 * math.log(B * 0.1 + 1), 0.5 * math.log(B * 0.5 + 1),
+                     0.5 * math.log(B * 0.999 + 1), 1.5], rtol=1e-5)
+    # Libra R-CNN's point: inliers get a larger gradient than smooth L1's
+    _, (huber_grad,) = value_and_grads(lambda a: huber_box(t, a), p)
+    assert np.all(grad[:2, 0] > huber_grad[:2, 0])
+
+
+def test_beta_moves_the_knee_as_beta_times_the_unit_loss():
+    t = np.zeros((3, 4), "float32")
+    p = np.float32([[0.2, 0, 0, 0], [0.6, 0, 0, 0], [2.0, 0, 0, 0]])
+    scaled = to_numpy(balanced_l1(t, p, beta=0.4))
+    unit = to_numpy(balanced_l1(t, p / 0.4, beta=1.0))
+    np.testing.assert_allclose(scaled, 0.4 * unit, rtol=1e-5)
+    _, (grad,) = value_and_grads(lambda a: balanced_l1(t, a, beta=0.4), p)
+    np.testing.assert_allclose(grad[1:, 0], [1.5, 1.5], rtol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"alpha": 1.0, "gamma": 3.0,
+                                         "beta": 0.5}])
+def test_matches_float64_reference_and_its_gradient(kwargs):
+    rng = np.random.default_rng(5)
+    t = rng.uniform(-5, 5, (16, 4))
+    p = t + rng.uniform(-3, 3, t.shape)
+    value = to_numpy(balanced_l1(t.astype("float32"), p.astype("float32"),
+                                 **kwargs))
+    expected = [reference.balanced_l1(a, b, **kwargs) for a, b in zip(t, p)]
+    np.testing.assert_allclose(value, expected, rtol=1e-5, atol=1e-6)
+    _, (grad,) = value_and_grads(
+        lambda a: balanced_l1(t.astype("float32"), a, **kwargs),
+        p.astype("float32"))
+    numeric = reference.numeric_grad(lambda a: sum(
+        reference.balanced_l1(x, y, **kwargs) for x, y in zip(t, a)), p)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-4)
+
+
+def test_class_matches_function_and_keeps_its_arguments():
+    loss = BalancedL1(alpha=0.25, gamma=1.0, beta=2.0, reduction="sum")
+    t = np.float32([[0, 0, 10, 10], [1, 1, 2, 2]])
+    p = np.float32([[1, 0, 10, 13], [1, 1, 2, 2.5]])
+    np.testing.assert_allclose(
+        to_numpy(loss(t, p)),
+        to_numpy(balanced_l1(t, p, 0.25, 1.0, 2.0)).sum(), rtol=1e-6)
+    config = loss.get_config()
+    assert (config["alpha"], config["gamma"], config["beta"]) == (0.25, 1.0,
+                                                                  2.0)
+    assert not isinstance(loss, HuberBox)
+
+
+def test_gamma_over_alpha_beyond_float32_is_a_clear_error():
+    with pytest.raises(ValueError,
+                       match="Expected `gamma` / `alpha`.*Received: gamma="):
+        BalancedL1(alpha=0.01, gamma=1.0)
+
+
+def test_multibox_runs_it_on_the_positive_deltas():
+    from keras_boxloss import MultiBox
+    from tests.losses.test_multibox_loss import hand_case
+
+    y_true, y_pred, _ = hand_case()
+    huber = to_numpy(MultiBox(2, reduction=None)(y_true, y_pred))
+    balanced = to_numpy(MultiBox(2, box_loss=BalancedL1(),
+                                 reduction=None)(y_true, y_pred))
+    # one positive (image 0) with delta errors 0, 2, 0, 0.2: only the
+    # localization term changes, from Huber's to Balanced L1's
+    errors = (0.0, 2.0, 0.0, 0.2)
+    expected_change = (reference.balanced_l1((0,) * 4, errors)
+                       - reference.huber_box((0,) * 4, errors))
+    np.testing.assert_allclose(balanced - huber, [expected_change, 0.0],
+                               rtol=1e-5, atol=1e-6)
