@@ -4,10 +4,10 @@
 
 | field | meaning |
 |---|---|
-| `type` | `huber`, `iou`, `giou`, `diou`, `ciou` or `smooth_iou` |
+| `type` | `huber`, `iou`, `giou`, `diou`, `ciou`, `smooth_iou`, `mpdiou`, `inner_iou`, `shape_iou`, `nwd` or `balanced_l1` (their own arguments at their defaults, except `mpdiou`'s image: the model's `input_size`, the pixels the anchors and RoIs are in) |
 | `delta` | Huber delta (`huber`, `smooth_iou`); None: the stage's Model Garden delta, `losses.rpn_huber_loss_delta` or `losses.frcnn_huber_loss_delta` |
 | `lambda_weight`, `lambda_gradient` | `smooth_iou` only (see `keras_boxloss.losses.smooth_iou`) |
-| `eps` | the IoU denominators' eps (all but `huber`) |
+| `eps` | the IoU denominators' eps (all but `huber` and `balanced_l1`) |
 | `normalizer` | `coordinates`: sum over foreground boxes / (4 x count + 0.01), Model Garden's; `boxes`: / (count + 0.01), the TF OD API's per-box convention |
 
 The defaults (`huber`, Model Garden's deltas, `coordinates`) give exactly
@@ -33,6 +33,8 @@ NORMALIZERS = ("coordinates", "boxes")
 # Types with a Huber term (a `delta`), and types that need the real anchors
 # (RPN) or RoIs (second stage): the rest are invariant and use the deltas.
 HUBER_TYPES = ("huber", "smooth_iou")
+# Types that compare the deltas as given: no box arguments, no `eps`.
+COORDINATE_TYPES = ("huber", "balanced_l1")
 ANCHORED_TYPES = tuple(name for name, cls in BOX_LOSSES.items()
                        if getattr(cls, "requires_anchors", False))
 
@@ -115,14 +117,18 @@ def check_box_loss_configs(task_config):
               "(Faster R-CNN), not Cascade R-CNN", cascade)
 
 
-def build_box_loss(loss, huber_delta):
+def build_box_loss(loss, huber_delta, image_size=None):
     """The library loss object of a checked `BoxLossConfig`; `huber_delta`
-    is the stage's Model Garden delta, used when `loss.delta` is None."""
+    is the stage's Model Garden delta, used when `loss.delta` is None, and
+    `image_size` (height, width), the model's input size, is `mpdiou`'s
+    image (Model Garden's anchors and RoIs are in its pixels)."""
     kwargs = {}
     if loss.type in HUBER_TYPES:
         kwargs["delta"] = huber_delta if loss.delta is None else loss.delta
-    if loss.type != "huber":
+    if loss.type not in COORDINATE_TYPES:
         kwargs["eps"] = loss.eps
+    if loss.type == "mpdiou" and image_size is not None:
+        kwargs["image_size"] = tuple(image_size)
     if loss.type == "smooth_iou":
         kwargs.update(lambda_weight=loss.lambda_weight,
                       lambda_gradient=loss.lambda_gradient)

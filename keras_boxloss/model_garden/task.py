@@ -29,10 +29,12 @@ class BoxLossMaskRCNNTask(maskrcnn.MaskRCNNTask):
         configs.check_box_loss_configs(params)
         super().__init__(params, logging_dir=logging_dir, name=name)
         losses = params.losses
+        # MPDIoU's image: the input size, the pixels of anchors and RoIs.
+        image_size = params.model.input_size[:2]
         self.rpn_box_loss = configs.build_box_loss(
-            params.rpn_box_loss, losses.rpn_huber_loss_delta)
+            params.rpn_box_loss, losses.rpn_huber_loss_delta, image_size)
         self.frcnn_box_loss = configs.build_box_loss(
-            params.frcnn_box_loss, losses.frcnn_huber_loss_delta)
+            params.frcnn_box_loss, losses.frcnn_huber_loss_delta, image_size)
 
     @property
     def needs_rois(self):

@@ -109,3 +109,20 @@ def test_import_keras_boxloss_stays_free_of_model_garden():
             "bad = [n for n in sys.modules if n.split('.')[0] in "
             "('official', 'tf_keras')]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_issue_18_types_build_with_their_stage_arguments():
+    params = _params(rpn_box_loss={"type": "balanced_l1"},
+                     frcnn_box_loss={"type": "mpdiou"})
+    configs.check_box_loss_configs(params.task)
+    rpn = configs.build_box_loss(params.task.rpn_box_loss, 1.0 / 9.0)
+    input_size = params.task.model.input_size[:2]
+    frcnn = configs.build_box_loss(params.task.frcnn_box_loss, 1.0,
+                                   input_size)
+    assert type(rpn).__name__ == "BalancedL1"  # no eps: it takes none
+    assert frcnn.fn_kwargs["image_size"] == tuple(
+        float(s) for s in input_size)
+    # the distance losses decode against real anchors/RoIs, Inner-IoU (base
+    # "iou") and Balanced L1 do not need them
+    assert {"mpdiou", "nwd", "shape_iou"} <= set(configs.ANCHORED_TYPES)
+    assert not {"inner_iou", "balanced_l1"} & set(configs.ANCHORED_TYPES)
