@@ -10,6 +10,8 @@ verdict on seed noise (a paired t-test with one degree of freedom): pass
 not finished.
 """
 
+import argparse
+
 DEFAULT_LOSSES = "huber,smooth_iou,giou,ciou"
 
 
@@ -20,7 +22,9 @@ def default_config():
 
 
 def add_arguments(parser):
-    from keras_boxloss.cli.options import add_progress_argument
+    from keras_boxloss.cli.options import (add_deprecated_alias,
+                                           add_progress_argument,
+                                           add_set_argument)
 
     parser.add_argument(
         "--config", metavar="YAML|PIPELINE_CONFIG",
@@ -28,7 +32,7 @@ def add_arguments(parser):
              "ssd, yolo), a Model Garden Faster R-CNN experiment "
              "(model_garden_configs/faster_rcnn) or a TF OD API "
              "pipeline.config (SSD or Faster R-CNN; imported to "
-             "OUT/imported_config.yaml) (default: a small SSD on "
+             "OUTPUT_DIR/imported_config.yaml) (default: a small SSD on "
              "the generated shapes dataset)")
     parser.add_argument("--losses", default=DEFAULT_LOSSES, metavar="A,B",
                         help=f"box losses to compare (default: "
@@ -48,9 +52,11 @@ def add_arguments(parser):
                              "sibling images/ or JPEGImages/ folder)")
     parser.add_argument("--eval-data", metavar="GLOB",
                         help="held-out TFRecords when --data is a glob")
-    parser.add_argument("--out", metavar="DIR",
-                        help="the comparison's folder; an existing one "
-                             "resumes (default: runs/compare-<config name>)")
+    output_dir = parser.add_argument(
+        "--output-dir", metavar="DIR",
+        help="the comparison's folder; an existing one resumes (default: "
+             "runs/compare-<config name>)")
+    add_deprecated_alias(parser, "--out", output_dir)
     parser.add_argument("--steps", type=int, metavar="N",
                         help="training steps per run (default: the "
                              "config's)")
@@ -58,11 +64,9 @@ def add_arguments(parser):
                         help="Faster R-CNN: steps between validation points "
                              "(default: a quarter of the steps); SSD and "
                              "YOLOv1 evaluate every epoch")
-    parser.add_argument("--set", action="append", default=[],
-                        metavar="KEY=VALUE", dest="overrides",
-                        help="override a config field for every run, e.g. "
+    add_set_argument(parser, "override a config field for every run, e.g. "
                              "--set trainer.steps_per_epoch=25 (Model "
-                             "Garden: its dotted keys) (repeatable)")
+                             "Garden: its dotted keys)")
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="where the generated dataset is cached")
     add_progress_argument(parser)
@@ -89,7 +93,7 @@ def _config_data(config):
 
 
 def _import_pipeline(path, overrides, out):
-    """A pipeline.config -> `OUT/imported_config.yaml` (the `--set`
+    """A pipeline.config -> `OUTPUT_DIR/imported_config.yaml` (the `--set`
     overrides, in the pipeline's dotted names or ours, applied there), so
     every run reads one project config. Returns `(yaml path, [])`."""
     import os
@@ -110,13 +114,13 @@ def _import_pipeline(path, overrides, out):
             if file.read() != text:
                 raise CommandError(
                     f"{out} holds a comparison imported from a different "
-                    f"config or --set ({target}); use another --out")
+                    f"config or --set ({target}); use another --output-dir")
     write_text_atomically(target, text, overwrite=True)
     print(f"Imported {path} as {target}")
     return target, []
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     import os
 
     from keras_boxloss.training.determinism import fix_thread_pools
@@ -133,7 +137,7 @@ def run(args):
         raise CommandError(f"--steps must be positive, got {args.steps}")
     losses, seeds = parse_losses(args.losses), parse_seeds(args.seeds)
     name = os.path.splitext(os.path.basename(config))[0]
-    out = args.out or os.path.join("runs", f"compare-{name}")
+    out = args.output_dir or os.path.join("runs", f"compare-{name}")
     overrides = args.overrides
     from keras_boxloss.odapi.pipeline import is_pipeline_file
 

@@ -10,15 +10,18 @@ folders the command writes the generated shapes dataset.
 
 The output folder is written whole or not at all: the command writes a
 temporary folder beside it and renames it into place when complete, refuses
-a non-empty `--output` unless `--overwrite` (which replaces it whole), and
-refuses a second process writing the same `--output` (see
+a non-empty `--output-dir` unless `--overwrite` (which replaces it whole),
+and refuses a second process writing the same `--output-dir` (see
 `keras_boxloss.data.output_folder`).
 """
 
+import argparse
 import os
 
 from keras_boxloss.cli.errors import CommandError
-from keras_boxloss.cli.options import add_progress_argument, add_seed_argument
+from keras_boxloss.cli.options import (add_deprecated_alias,
+                                       add_progress_argument,
+                                       add_seed_argument)
 
 FORMATS = ("voc", "csv", "coco")
 
@@ -38,15 +41,16 @@ def add_arguments(parser):
         help="folder of the images (default: voc: a sibling JPEGImages/ or "
              "images/ folder; csv: a sibling images/ folder; coco: the "
              "JSON's folder)")
-    parser.add_argument("--output", required=True, metavar="DIR",
-                        help="folder for the .tfrecord shards, "
-                             "label_map.pbtxt and conversion_summary.json; "
-                             "written whole or not at all, new or empty "
-                             "unless --overwrite")
+    output_dir = parser.add_argument(
+        "--output-dir", required=True, metavar="DIR",
+        help="folder for the .tfrecord shards, label_map.pbtxt and "
+             "conversion_summary.json; written whole or not at all, new or "
+             "empty unless --overwrite")
+    add_deprecated_alias(parser, "--output", output_dir)
     parser.add_argument(
         "--overwrite", action="store_true",
-        help="replace a non-empty --output folder whole (the old folder is "
-             "deleted only once the new one is complete)")
+        help="replace a non-empty --output-dir folder whole (the old folder "
+             "is deleted only once the new one is complete)")
     parser.add_argument(
         "--label-map", metavar="FILE",
         help="label map .pbtxt to use; boxes of other classes are skipped "
@@ -168,17 +172,17 @@ def _write_generated(args):
     from keras_boxloss.data.output_folder import replacing_folder
     from keras_boxloss.data.records import records_glob
 
-    with replacing_folder(args.output, args.overwrite) as temp:
+    with replacing_folder(args.output_dir, args.overwrite) as temp:
         write_generated_dataset(temp, seed=args.seed,
                                 num_shards=args.num_shards)
     print("Wrote the generated shapes dataset:")
     for name in DEFAULT_SPLITS:
-        print(f"  {name}: {records_glob(args.output, name)}")
-    print(f"  label_map: {os.path.join(args.output, LABEL_MAP_FILE)}")
+        print(f"  {name}: {records_glob(args.output_dir, name)}")
+    print(f"  label_map: {os.path.join(args.output_dir, LABEL_MAP_FILE)}")
     return 0
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     from keras_boxloss.data.cleaning import CleaningPolicy
     from keras_boxloss.data.conversion import (convert_annotations,
                                                read_split_folders)
@@ -190,11 +194,11 @@ def run(args):
     if args.num_shards < 1:
         raise CommandError(f"--num-shards must be positive, got "
                            f"{args.num_shards}")
-    check_output_folder(args.output, args.overwrite)  # before slow reading
+    check_output_folder(args.output_dir, args.overwrite)  # before slow reading
     folders = _split_folders(args)
     if not args.annotations and not folders:
         return _write_generated(args)
-    check_inputs_outside(args.output, [
+    check_inputs_outside(args.output_dir, [
         *(args.annotations or ()), *_pairs(args.split or (), "").values(),
         *(p for p in (args.images, args.label_map) if p)])
     policy = CleaningPolicy(args.min_box_size, args.duplicate_iou)
@@ -210,7 +214,7 @@ def run(args):
         label_map = read_label_map(args.label_map)
     statistics = DatasetStatistics()
     paths, report = convert_annotations(
-        annotations, args.output, label_map=label_map,
+        annotations, args.output_dir, label_map=label_map,
         split_files=split_files, fractions=fractions, seed=args.seed,
         num_shards=args.num_shards, policy=policy, progress=args.progress,
         overwrite=args.overwrite, splits=splits, unannotated=unannotated,
@@ -218,7 +222,7 @@ def run(args):
     print(report.format_summary())
     print(statistics.format_summary())
     if args.plot:
-        print(f"Plot: {os.path.join(args.output, PLOT_FILE)}")
+        print(f"Plot: {os.path.join(args.output_dir, PLOT_FILE)}")
     if unannotated:
         print(f"Not written, no .xml names them: {len(unannotated)} images: "
               f"{', '.join(unannotated[:20])}")

@@ -1,19 +1,22 @@
 """`keras-boxloss demo`: fit the toy box-regression model with each loss."""
 
+import argparse
+
 DEFAULT_LOSSES = "huber,iou,giou,diou,ciou,smooth_iou"
 
 
 def add_arguments(parser):
-    parser.add_argument("--losses", default=DEFAULT_LOSSES,
-                        help=f"comma-separated losses (default: "
+    from keras_boxloss.cli.options import add_seed_argument
+
+    parser.add_argument("--losses", default=DEFAULT_LOSSES, metavar="A,B",
+                        help=f"box losses, comma-separated (default: "
                              f"{DEFAULT_LOSSES})")
     parser.add_argument("--epochs", type=int, default=20,
                         help="training epochs per loss (default: 20)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed for data and initialisation (default: 0)")
+    add_seed_argument(parser, "data and initialisation")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     from keras_boxloss.losses.registry import get_box_loss
     from keras_boxloss.toy_regression import fit_toy_model
 

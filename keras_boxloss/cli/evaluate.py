@@ -18,6 +18,7 @@ paper's mean IoUs per class; also printed), `<stem>.pr_curves.png` and
 `--score-threshold`, with a background row and column).
 """
 
+import argparse
 import os
 
 from keras_boxloss.cli.options import (add_data_arguments,
@@ -105,7 +106,7 @@ def read_ground_truth(pattern, progress):
     return list(records)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     from keras_boxloss.cli.options import resolve_data
     from keras_boxloss.data.records import check_record_labels, image_keys
     from keras_boxloss.evaluation.confusion import confusion_matrix

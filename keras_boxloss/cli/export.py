@@ -1,5 +1,9 @@
 """`keras-boxloss export`: a trained detector as a SavedModel (what the TF
-OD API's `exporter_main_v2.py` writes) or, for the SSD, a TFLite model."""
+OD API's `exporter_main_v2.py` writes) into `--output-dir` or, for the SSD,
+a TFLite model into the file `--output` (`--format tflite`)."""
+
+import argparse
+import sys
 
 INPUT_TYPES = ("image_tensor", "encoded_image_string_tensor", "tf_example")
 
@@ -7,9 +11,11 @@ INPUT_TYPES = ("image_tensor", "encoded_image_string_tensor", "tf_example")
 def add_arguments(parser):
     parser.add_argument("--model-dir", required=True, metavar="DIR",
                         help="a `keras-boxloss train` output folder")
-    parser.add_argument("--output", required=True, metavar="DIR",
-                        help="SavedModel folder, e.g. saved_models/<name>/1 "
-                             "(a .tflite file with --format tflite)")
+    parser.add_argument("--output-dir", metavar="DIR",
+                        help="the SavedModel's folder, e.g. "
+                             "saved_models/<name>/1")
+    parser.add_argument("--output", metavar="FILE",
+                        help="the .tflite file, with --format tflite")
     parser.add_argument("--input-type", default="image_tensor",
                         choices=INPUT_TYPES,
                         help="serving_default's input_tensor: uint8 images "
@@ -18,8 +24,10 @@ def add_arguments(parser):
                              "(default: image_tensor)")
     parser.add_argument("--format", default="saved_model",
                         choices=("saved_model", "tflite"),
-                        help="tflite: the SSD with the four main outputs, "
-                             "uint8 input at the model's size")
+                        help="saved_model (into --output-dir) or tflite "
+                             "(into the file --output): the SSD with the "
+                             "four main outputs, uint8 input at the model's "
+                             "size (default: saved_model)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a non-empty existing output")
     parser.add_argument("--config", metavar="YAML|PIPELINE_CONFIG",
@@ -35,13 +43,42 @@ def add_arguments(parser):
                              "postprocess, 100)")
 
 
-def run(args):
+def _target(args):
+    """The SavedModel's folder or the .tflite file. `--output DIR` for a
+    SavedModel was this command's spelling before `--output-dir`: it still
+    works, with a warning."""
+    from keras_boxloss.cli.errors import CommandError
+
+    if args.format == "tflite":
+        if args.output_dir or not args.output:
+            raise CommandError(
+                "Expected --output FILE (the .tflite file) with --format "
+                f"tflite. Received: output={args.output!r}, "
+                f"output_dir={args.output_dir!r}")
+        return args.output
+    if args.output_dir and args.output:
+        raise CommandError(
+            "Expected --output-dir DIR (the SavedModel's folder); --output "
+            "names the .tflite file of --format tflite. Received: both, "
+            f"output={args.output!r}, output_dir={args.output_dir!r}")
+    if args.output:
+        print("keras-boxloss: warning: --output for the SavedModel's "
+              "folder is deprecated, use --output-dir", file=sys.stderr)
+        return args.output
+    if not args.output_dir:
+        raise CommandError("Expected --output-dir DIR (the SavedModel's "
+                           "folder). Received: none")
+    return args.output_dir
+
+
+def run(args: argparse.Namespace) -> int:
     from keras_boxloss.training.export import (export_saved_model,
                                                export_tflite)
     from keras_boxloss.training.train import load_trained
 
     from keras_boxloss.training.config import load_config, nms_kwargs
 
+    target = _target(args)  # before the model loads
     config, model = load_trained(args.model_dir)
     settings = config
     if args.config:
@@ -66,14 +103,14 @@ def run(args):
             raise ValueError("Expected --input-type image_tensor with "
                              "--format tflite. Received: "
                              f"input_type={args.input_type!r}")
-        path = export_tflite(model, config, args.output,
+        path = export_tflite(model, config, target,
                              overwrite=args.overwrite, **nms)
         size = config.model.image_size
         print(f"Exported {args.model_dir} to {path}: input_tensor uint8 "
               f"[1, {size}, {size}, 3]; detection_boxes, detection_scores, "
               "detection_classes (0-based), num_detections")
         return 0
-    path = export_saved_model(model, config, args.output,
+    path = export_saved_model(model, config, target,
                               input_type=args.input_type,
                               overwrite=args.overwrite, **nms)
     print(f"Exported {args.model_dir} to {path}: serving_default and the "

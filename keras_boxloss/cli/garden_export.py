@@ -5,23 +5,28 @@ The flags are those of Model Garden's `export_saved_model` (plus
 writes: callable, `serving_default` on `input_tensor`, OD API outputs with
 `detection_boxes` normalised to the original image
 (`keras_boxloss.model_garden.export`). Written to `EXPORT_DIR/saved_model`.
+
+Its flags keep Model Garden's names (`--export_dir`, `--checkpoint_path`,
+underscores) so that Model Garden's command lines work here as they are;
+`--input_image_size` reads the one image-size syntax of every command,
+`HxW` or one number, and Model Garden's `H,W` too.
 """
+
+import argparse
 
 
 def _image_size(text):
-    import argparse
+    from keras_boxloss.cli.options import parse_image_size
 
-    try:
-        sizes = [int(part) for part in text.split(",")]
-    except ValueError:
-        sizes = []
-    if len(sizes) != 2 or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected HEIGHT,WIDTH, got {text!r}")
-    return sizes
+    # H,W is Model Garden's own spelling of this flag: no warning here.
+    return list(parse_image_size(text, comma_deprecated=False))
 
 
 def add_arguments(parser):
+    parser.epilog = (
+        "These are the flags of Model Garden's export_saved_model (its "
+        "names, underscores and all), so its command lines work as they "
+        "are; --overwrite is ours.")
     parser.add_argument("--experiment", required=True,
                         help="experiment, e.g. fasterrcnn_resnetfpn_boxloss")
     parser.add_argument("--config_file", action="append", default=[],
@@ -50,11 +55,13 @@ def add_arguments(parser):
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a non-empty existing --export_dir")
     parser.add_argument("--input_image_size", type=_image_size,
-                        default=None, metavar="H,W",
-                        help="model input size (default: the config's)")
+                        default=None, metavar="HxW",
+                        help="model input size, HEIGHTxWIDTH or one number "
+                             "(Model Garden's HEIGHT,WIDTH too) (default: "
+                             "the config's)")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     from keras_boxloss.model_garden.export import export, load_params
 
     import tempfile

@@ -9,14 +9,17 @@ Every argument goes to Model Garden's absl flags unchanged:
         --mode=train_and_eval --model_dir=/tmp/garden
 """
 
+import argparse
+
 # Unknown arguments are Model Garden's flags: `main` passes them through.
 PASS_THROUGH = True
 
 
 def add_arguments(parser):
     parser.epilog = (
-        "All other arguments are Model Garden's flags (official/vision/"
-        "train.py): --experiment, --config_file, --params_override, --mode "
+        "Every argument is one of Model Garden's flags, passed through as "
+        "it is (official/vision/train.py; its names, underscores and "
+        "all): --experiment, --config_file, --params_override, --mode "
         "(train, eval, train_and_eval, continuous_eval), --model_dir, ... "
         "Experiment with box losses: fasterrcnn_resnetfpn_boxloss; configs "
         "in model_garden_configs/faster_rcnn/, or a TF OD API Faster R-CNN "
@@ -24,7 +27,7 @@ def add_arguments(parser):
         "MODEL_DIR/pipeline_garden.yaml).")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     from absl import flags
 
     from keras_boxloss.cli.errors import CommandError

@@ -7,24 +7,26 @@ for `keras-boxloss garden-train`. Every field of the pipeline config is
 listed as honoured, approximated (and why) or not supported (and why).
 """
 
+import argparse
+
 
 def add_arguments(parser):
+    from keras_boxloss.cli.options import (add_overwrite_argument,
+                                           add_set_argument)
+
     parser.add_argument("config", metavar="PIPELINE_CONFIG",
                         help="a TF OD API pipeline.config (protobuf text "
                              "format)")
     parser.add_argument("--output", required=True, metavar="YAML",
                         help="the project config to write")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace --output if it exists")
-    parser.add_argument("--set", action="append", default=[],
-                        metavar="KEY=VALUE", dest="overrides",
-                        help="override a pipeline field by its dotted name, "
+    add_overwrite_argument(parser, "--output if it exists")
+    add_set_argument(parser, "override a pipeline field by its dotted name, "
                              "e.g. --set train_config.batch_size=8, --set "
                              "model.ssd.loss.localization_loss=smooth_iou; "
-                             "KEY= removes a field (repeatable)")
+                             "KEY= removes a field")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     import os
 
     from keras_boxloss.cli.errors import CommandError

@@ -1,13 +1,15 @@
 """`keras-boxloss profile`: the Smooth IoU paper's loss profiles (Figures
 1-3) and their gradients, as PNG files."""
 
+import argparse
+
 
 def add_arguments(parser):
     parser.add_argument("--output-dir", default="profiles", metavar="DIR",
                         help="folder of the PNGs (default: profiles/)")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from keras_boxloss.profiles import plot_profiles

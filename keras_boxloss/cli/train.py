@@ -7,8 +7,14 @@ resumes; a finished one is left as it is, unless `trainer.steps` is larger
 the differing keys; `--overwrite` removes the old run and starts again.
 """
 
+import argparse
+
 
 def add_arguments(parser):
+    from keras_boxloss.cli.options import (add_overwrite_argument,
+                                           add_progress_argument,
+                                           add_set_argument)
+
     parser.add_argument("--config", required=True,
                         metavar="YAML|PIPELINE_CONFIG",
                         help="detector config, e.g. "
@@ -21,21 +27,18 @@ def add_arguments(parser):
                              "resolved config go; an interrupted run there "
                              "resumes, a finished one continues to a larger "
                              "trainer.steps")
-    parser.add_argument("--set", action="append", default=[],
-                        metavar="KEY=VALUE", dest="overrides",
-                        help="override a config field, e.g. --set "
-                             "trainer.steps=100 (repeatable)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="remove the run in --model-dir (its weights, "
-                             "config, logs and the predictions and metrics "
-                             "made from it) and train again; done once the "
-                             "config and the data have been checked")
-    parser.add_argument("--no-progress", action="store_false",
-                        dest="progress", help="one line per epoch instead "
-                                              "of a progress bar")
+    add_set_argument(parser, "override a config field, e.g. --set "
+                             "trainer.steps=100")
+    add_overwrite_argument(parser, "the run in --model-dir (its weights, "
+                                   "config, logs and the predictions and "
+                                   "metrics made from it): train again; done "
+                                   "once the config and the data have been "
+                                   "checked")
+    add_progress_argument(parser, "one line per epoch instead of a progress "
+                                  "bar")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     from keras_boxloss.training.determinism import fix_thread_pools
 
     fix_thread_pools()  # before any TensorFlow op: they are fixed at start

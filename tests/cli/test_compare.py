@@ -10,7 +10,7 @@ from keras_boxloss.cli.main import main
     (["--config", "nope.yaml"], "no such config file nope.yaml"),
 ])
 def test_bad_arguments_exit_2_naming_them(args, message, capsys, tmp_path):
-    assert main(["compare", "--out", str(tmp_path), *args]) == 2
+    assert main(["compare", "--output-dir", str(tmp_path), *args]) == 2
     assert message in capsys.readouterr().err
 
 

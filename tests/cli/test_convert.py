@@ -13,7 +13,7 @@ def test_help_explains_each_flag(capsys):
     with pytest.raises(SystemExit):
         main(["convert", "--help"])
     text = capsys.readouterr().out
-    for flag in ("--format", "--annotations", "--images", "--output",
+    for flag in ("--format", "--annotations", "--images", "--output-dir",
                  "--label-map", "--split", "--fractions", "--seed",
                  "--num-shards", "--min-box-size", "--duplicate-iou",
                  "--overwrite",
@@ -29,7 +29,7 @@ def test_voc_with_split_files(messy_images, tmp_path, capsys):
     (tmp_path / "val.txt").write_text("messy_boxes\n")
     out = tmp_path / "out"
     code = main(["convert", "--annotations", str(tmp_path / "Annotations"),
-                 "--images", str(images_dir), "--output", str(out),
+                 "--images", str(images_dir), "--output-dir", str(out),
                  "--split", f"train={tmp_path / 'train.txt'}",
                  "--split", f"val={tmp_path / 'val.txt'}", "--no-progress"])
     assert code == 0
@@ -52,7 +52,7 @@ def test_csv_seeded_split_and_label_map(messy_images, tmp_path, capsys):
         "item { id: 1 name: 'cat' }\nitem { id: 2 name: 'dog' }\n")
     out = tmp_path / "out"
     assert main(["convert", "--annotations", str(tmp_path / "labels.csv"),
-                 "--images", str(images_dir), "--output", str(out),
+                 "--images", str(images_dir), "--output-dir", str(out),
                  "--label-map", str(tmp_path / "map.pbtxt"),
                  "--fractions", "a=0.5,b=0.5", "--seed", "1",
                  "--no-progress"]) == 0
@@ -64,7 +64,7 @@ def test_csv_seeded_split_and_label_map(messy_images, tmp_path, capsys):
 
 
 def test_without_annotations_writes_the_generated_dataset(tmp_path, capsys):
-    assert main(["convert", "--output", str(tmp_path)]) == 0
+    assert main(["convert", "--output-dir", str(tmp_path)]) == 0
     assert "generated shapes dataset" in capsys.readouterr().out
     assert len(list(read_records(str(tmp_path / "val-*.tfrecord")))) == 64
 
@@ -77,7 +77,7 @@ def test_without_annotations_writes_the_generated_dataset(tmp_path, capsys):
 def test_bad_flags_are_one_line_errors(tmp_path, capsys, extra, message):
     write_csv(tmp_path / "labels.csv", [])
     code = main(["convert", "--annotations", str(tmp_path / "labels.csv"),
-                 "--output", str(tmp_path / "out"), *extra])
+                 "--output-dir", str(tmp_path / "out"), *extra])
     assert code == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and message in error
@@ -86,7 +86,7 @@ def test_bad_flags_are_one_line_errors(tmp_path, capsys, extra, message):
 
 def test_missing_input_is_one_line_and_debug_raises(tmp_path, capsys):
     args = ["convert", "--annotations", str(tmp_path / "nope.csv"),
-            "--output", str(tmp_path / "out")]
+            "--output-dir", str(tmp_path / "out")]
     assert main(args) == 2
     assert "No such annotations path" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError):

@@ -36,7 +36,8 @@ def _dataset(folder, count, missing=0):
 
 def _convert(csv, images, out, *extra):
     return main(["convert", "--annotations", str(csv), "--images",
-                 str(images), "--output", str(out), "--no-progress", *extra])
+                 str(images), "--output-dir", str(out), "--no-progress",
+                 *extra])
 
 
 def _snapshot(folder):
@@ -62,7 +63,7 @@ def test_rerun_needs_overwrite_and_leaves_no_stale_shards(tmp_path, capsys):
     assert _convert(csv, images, out, "--num-shards", "1") == 2
     assert "--overwrite" in capsys.readouterr().err
     assert _snapshot(out) == first
-    assert main(["convert", "--output", str(out)]) == 2  # generated too
+    assert main(["convert", "--output-dir", str(out)]) == 2  # generated too
     assert _convert(csv, images, out, "--num-shards", "1",
                     "--fractions", "train=0.5,test=0.5", "--overwrite") == 0
     assert sorted(os.listdir(out)) == [
@@ -106,7 +107,7 @@ def test_folder_splits_images_with_their_xml(tmp_path, capsys):
     Image.new("RGB", (8, 8)).save(root / "train" / "stray.png")
     out = tmp_path / "out"
     assert main(["convert", "--split", f"train={root / 'train'}", "--split",
-                 f"test={root / 'test'}", "--output", str(out),
+                 f"test={root / 'test'}", "--output-dir", str(out),
                  "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "no .xml names them: 1 images" in printed and "stray.png" in printed
@@ -121,20 +122,21 @@ def test_folder_splits_images_with_their_xml(tmp_path, capsys):
     # Errors: a folder without XML, folders mixed with --annotations.
     (tmp_path / "empty").mkdir()
     assert main(["convert", "--split", f"a={tmp_path / 'empty'}",
-                 "--output", str(tmp_path / "o2")]) == 2
+                 "--output-dir", str(tmp_path / "o2")]) == 2
     assert "Expected VOC .xml annotations beside the images" in \
         capsys.readouterr().err
     assert main(["convert", "--split", f"a={root / 'test'}", "--annotations",
-                 str(root / "test"), "--output", str(tmp_path / "o2")]) == 2
-    assert "either --annotations" in capsys.readouterr().err
-    assert main(["convert", "--split", f"a={tmp_path / 'nope'}", "--output",
+                 str(root / "test"), "--output-dir",
                  str(tmp_path / "o2")]) == 2
+    assert "either --annotations" in capsys.readouterr().err
+    assert main(["convert", "--split", f"a={tmp_path / 'nope'}",
+                 "--output-dir", str(tmp_path / "o2")]) == 2
     assert "no such folder" in capsys.readouterr().err
     # One file name in two split folders.
     (root / "test" / "train0.xml").write_bytes(
         (root / "train" / "train0.xml").read_bytes())
     assert main(["convert", "--split", f"train={root / 'train'}", "--split",
-                 f"test={root / 'test'}", "--output", str(tmp_path / "o2")
+                 f"test={root / 'test'}", "--output-dir", str(tmp_path / "o2")
                  ]) == 2
     assert "'train0.jpg' in train and test" in capsys.readouterr().err
     assert not (tmp_path / "o2").exists()
@@ -205,7 +207,7 @@ def _start(csv, images, out, log):
     """A real `keras-boxloss convert` writing `out` (stderr to `log`)."""
     return subprocess.Popen(
         [sys.executable, "-m", "keras_boxloss.cli.main", "convert",
-         "--annotations", str(csv), "--images", str(images), "--output",
+         "--annotations", str(csv), "--images", str(images), "--output-dir",
          str(out), "--overwrite", "--no-progress"],
         stdout=subprocess.DEVNULL, stderr=log,
         env={**os.environ, "KERAS_BACKEND": "tensorflow"})

@@ -62,8 +62,8 @@ def test_train_evaluate_export_on_tutorial_records(tmp_path, capsys):
         "img_100.png"]
 
     out = tmp_path / "saved" / "1"
-    assert main(["export", "--model-dir", str(run), "--output",
-                 str(out)]) == 0
+    assert main(["export", "--model-dir", str(run),
+                 "--output-dir", str(out)]) == 0
     import tensorflow as tf
 
     served = tf.saved_model.load(str(out)).signatures["serving_default"]
