@@ -85,7 +85,7 @@ def test_convert_writes_statistics_and_plot(tmp_path, capsys):
     (tmp_path / "boxes.csv").write_text("\n".join(rows) + "\n")
     out = tmp_path / "out"
     code = main(["convert", "--annotations", str(tmp_path / "boxes.csv"),
-                 "--images", str(images), "--output", str(out),
+                 "--images", str(images), "--output-dir", str(out),
                  "--fractions", "train=1", "--plot", "--no-progress"])
     assert code == 0
     printed = capsys.readouterr().out

@@ -195,7 +195,7 @@ def test_compare_runs_a_pipeline_config_on_its_own_records(
            "task.model.norm_activation.use_sync_bn=false"]
     code = main(["compare", "--config", "pets.config", "--losses",
                  "huber,smooth_iou", "--seeds", "1", "--steps", "2",
-                 "--curve-every", "2", "--no-progress", "--out", "out",
+                 "--curve-every", "2", "--no-progress", "--output-dir", "out",
                  *[arg for item in cpu for arg in ("--set", item)]])
     assert code == 0
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())

@@ -160,14 +160,14 @@ def test_export_takes_the_nms_of_its_config(tiny_data, tmp_path):
     # the run's own config says 5; --config's postprocess (3) wins
     for extra, count in ((["--config", str(other)], 3),):
         output = tmp_path / f"export{count}"
-        assert main(["export", "--model-dir", str(run), "--output",
-                     str(output), *extra]) == 0
+        assert main(["export", "--model-dir", str(run),
+                     "--output-dir", str(output), *extra]) == 0
         detections = tf.saved_model.load(str(output))(tf.constant(image))
         assert detections["detection_boxes"].shape == (1, count, 4)
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({**config_to_dict(config),
                                    "model": {"num_classes": 5}}))
-    assert main(["export", "--model-dir", str(run), "--output",
+    assert main(["export", "--model-dir", str(run), "--output-dir",
                  str(tmp_path / "x"), "--config", str(bad)]) == 2
 
 

@@ -287,7 +287,7 @@ def test_export_command(models, tmp_path, capsys):
     (run / "config.yaml").write_text(yaml.safe_dump(config_to_dict(config)))
     model.save_weights(run / "model.weights.h5")
     out = tmp_path / "out"
-    assert main(["export", "--model-dir", str(run), "--output", str(out),
+    assert main(["export", "--model-dir", str(run), "--output-dir", str(out),
                  "--input-type", "tf_example"]) == 0
     signature = tf.saved_model.load(str(out)).signatures["serving_default"]
     spec = signature.structured_input_signature[1]["input_tensor"]
