@@ -14,6 +14,7 @@ import keras_boxloss
 from keras_boxloss import (CIoU, DIoU, GIoU, HuberBox, IoU, MultiBox,
                            SmoothIoU, YOLOv1)
 from keras_boxloss import BalancedL1, InnerIoU, MPDIoU, NWD, ShapeIoU
+from keras_boxloss import EIoU, FocalEIoU
 from tests.losses.backend_utils import to_numpy, value_and_grads
 
 EXPORTED = sorted(
@@ -200,6 +201,14 @@ CASES = {
     "ShapeIoU-deltas": Case(ShapeIoU(scale=0.5, box_format="deltas",
                                      anchors=ANCHORS),
                             delta_example, pairs(DEGENERATE_DELTAS)),
+    "EIoU": Case(EIoU(), box_example, pairs(DEGENERATE)),
+    "EIoU-deltas": Case(EIoU(box_format="deltas", anchors=ANCHORS),
+                        delta_example, pairs(DEGENERATE_DELTAS)),
+    "FocalEIoU": Case(FocalEIoU(), box_example, pairs(DEGENERATE)),
+    "FocalEIoU-gradient-deltas": Case(
+        FocalEIoU(gamma=0.25, weight_gradient=True, box_format="deltas",
+                  anchors=ANCHORS),
+        delta_example, pairs(DEGENERATE_DELTAS)),
     "MultiBox": Case(MultiBox(NUM_CLASSES), multibox_example,
                      MULTIBOX_DEGENERATE, multibox_padding, False),
     "MultiBox-giou": Case(MultiBox(NUM_CLASSES, box_loss=GIoU()),
@@ -347,7 +356,8 @@ def test_fit_with_jit_compile_matches_eager(case):
                                   "MultiBox-ciou-focal", "YOLOv1-CIoU",
                                   "BalancedL1-knee", "NWD-deltas",
                                   "MPDIoU-deltas", "InnerIoU-ciou-deltas",
-                                  "ShapeIoU-deltas"])
+                                  "ShapeIoU-deltas",
+                                  "FocalEIoU-gradient-deltas"])
 def test_compiled_model_saves_and_loads_with_its_loss(case, tmp_path):
     loss = CASES[case].loss
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
