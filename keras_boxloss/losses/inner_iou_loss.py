@@ -8,13 +8,16 @@ from keras_boxloss.losses import validation
 from keras_boxloss.losses.box_loss import IoUFamilyLoss, prepare_boxes
 from keras_boxloss.losses.ciou_loss import CIoU
 from keras_boxloss.losses.diou_loss import DIoU
+from keras_boxloss.losses.eiou_loss import EIoU
 from keras_boxloss.losses.giou_loss import GIoU
 from keras_boxloss.losses.iou_loss import IoU
 
 # The IoU-family losses Inner-IoU can extend, by their registry names: those
 # of the form 1 - IoU + penalty with no arguments of their own (Smooth IoU
-# mixes in a Huber term on the coordinates, MPDIoU needs an image size).
-INNER_IOU_BASES = {"iou": IoU, "giou": GIoU, "diou": DIoU, "ciou": CIoU}
+# mixes in a Huber term on the coordinates, MPDIoU needs an image size,
+# Focal-EIoU multiplies the whole loss by IoU^gamma).
+INNER_IOU_BASES = {"iou": IoU, "giou": GIoU, "diou": DIoU, "ciou": CIoU,
+                   "eiou": EIoU}
 
 
 def check_inner_iou_args(ratio, base):
@@ -42,15 +45,16 @@ def inner_iou(y_true, y_pred, ratio: float = 0.75, base: str = "iou",
 
     `IoU_inner` is invariant under translation and per-axis scaling (the
     scaling commutes with scaling about the centre), so deltas need anchors
-    exactly when the base does (DIoU, CIoU).
+    exactly when the base does (DIoU, CIoU, EIoU).
 
     Args:
         y_true: `(..., 4)` target boxes in `box_format`.
         y_pred: `(..., 4)` predicted boxes in `box_format`.
         ratio: the auxiliary boxes' scale, > 0 (the paper uses 0.5-1.5).
-        base: the loss extended: "iou", "giou", "diou" or "ciou".
+        base: the loss extended: "iou", "giou", "diou", "ciou" or "eiou".
         box_format: "xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw",
-            "yxhw", or "deltas" (anchors required for "diou", "ciou").
+            "yxhw", or "deltas" (anchors required for "diou", "ciou",
+            "eiou").
         scale_factors: deltas mode only: `(sy, sx, sh, sw)`, default
             (10, 10, 5, 5).
         anchors: deltas mode: `(..., 4)` anchors broadcastable to the boxes.
@@ -85,8 +89,8 @@ class InnerIoU(IoUFamilyLoss):
     See `keras_boxloss.losses.inner_iou` for the formula and the arguments
     (`ratio`, `base`, `box_format`, `scale_factors`, `anchors`,
     `anchor_format`, `eps`), plus Keras' `reduction`, `name` and `dtype`.
-    `requires_anchors` is the base's: deltas with base "diou" or "ciou" need
-    `anchors`.
+    `requires_anchors` is the base's: deltas with base "diou", "ciou" or
+    "eiou" need `anchors`.
 
     Example:
     >>> loss = InnerIoU(ratio=0.5, base="giou")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from keras_boxloss import InnerIoU, MultiBox
-from keras_boxloss.losses import ciou, giou, inner_iou, iou
+from keras_boxloss.losses import ciou, eiou, giou, inner_iou, iou
 from tests.losses import reference
 from tests.losses.backend_utils import to_numpy, value_and_grads
 from tests.losses.test_deltas_mode import (ANCHORS, PRED_BOXES,
@@ -31,7 +31,7 @@ P = np.float32([[5, 5, 15, 15], [2, 2, 12, 12], [20, 20, 30, 30]])
 
 
 @pytest.mark.parametrize("base, fn", [("iou", iou), ("giou", giou),
-                                      ("ciou", ciou)])
+                                      ("ciou", ciou), ("eiou", eiou)])
 def test_ratio_one_is_the_base_loss(base, fn):
     np.testing.assert_allclose(to_numpy(inner_iou(T, P, 1.0, base)),
                                to_numpy(fn(T, P)), rtol=1e-6, atol=1e-7)
@@ -104,6 +104,7 @@ def test_config_keeps_ratio_and_base():
     ({"ratio": 0}, "ratio"), ({"ratio": -0.5}, "ratio"),
     ({"ratio": "0.75"}, "ratio"), ({"base": "smooth_iou"}, "base"),
     ({"base": "GIoU"}, "base"), ({"base": None}, "base"),
+    ({"base": "focal_eiou"}, "base"),
 ])
 def test_bad_arguments_are_clear_errors(kwargs, arg):
     with pytest.raises(ValueError, match=f"Expected `{arg}`.*Received: {arg}="):
