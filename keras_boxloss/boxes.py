@@ -10,7 +10,9 @@ enclosing box) -> `distance_box_iou` (adds the centre distance) ->
 Numerics: widths and heights are clamped at zero (an inverted box is an empty
 box, not a flipped one), and every division has `eps` added to its
 denominator, so no helper can produce NaN or inf for finite input, in value or
-gradient. No helper uses `where` to hide a bad value: the values are never bad.
+gradient. No helper uses `where` to hide a bad value: the values are never bad
+(`wasserstein_distance` selects its square root's input, not its output, at
+0, where the root's gradient is infinite).
 """
 
 import math
