@@ -120,7 +120,8 @@ class SmoothIoU(IoUFamilyLoss):
 
     Algorithm 1 of Arif, Jameel and Schmidt-Thieme, "Directly Optimizing IoU
     for Bounding Box Localization". lambda is the mean IoU of the batch's
-    boxes with non-zero `sample_weight`, held constant by default (a weight,
+    boxes with non-zero `sample_weight` (in `per_box`, the boxes not
+    masked: a detector's positives), held constant by default (a weight,
     not a gradient path; `lambda_gradient=True` lets gradients through), or
     fixed with `lambda_weight=`. Under a distribution strategy the mean is
     per replica, as the paper's single-GPU setup had it. See
@@ -150,6 +151,6 @@ class SmoothIoU(IoUFamilyLoss):
         self.fn_kwargs.update(delta=delta, lambda_weight=lambda_weight,
                               lambda_gradient=lambda_gradient)
 
-    def call(self, y_true, y_pred):
-        return smooth_iou(y_true, y_pred, mask=self._box_mask,
-                          **self.fn_kwargs)
+    def _per_box_values(self, y_true, y_pred, mask, settings):
+        # lambda over the unmasked boxes only: padding must not drag it down
+        return smooth_iou(y_true, y_pred, mask=mask, **settings)

@@ -31,6 +31,7 @@ shuffles them and keeps the first, the same rule on a random order).
 Centres outside the image go to the nearest edge cell.
 """
 
+import typing
 
 import keras
 import numpy as np
@@ -38,7 +39,8 @@ from keras import ops
 
 from keras_boxloss import boxes
 from keras_boxloss.losses import validation
-from keras_boxloss.losses.box_loss import _SAFE_BOX, BoxLoss, IoUFamilyLoss
+from keras_boxloss.losses.box_loss import IoUFamilyLoss
+from keras_boxloss.losses.detector_loss import DetectorLoss, expand_to
 
 CONFIDENCE_TARGETS = ("iou", "one")
 TERMS = ("coord", "object", "no_object", "class")
@@ -166,8 +168,11 @@ def yolo_v1_terms(y_true, y_pred, grid_size=7, boxes_per_cell=2,
                    + ops.square(signed_sqrt(tw, eps) - signed_sqrt(pw, eps))
                    + ops.square(signed_sqrt(th, eps) - signed_sqrt(ph, eps)))
     else:
-        per_box = _box_loss_per_box(box_loss, target_xyxy, pred_xyxy,
-                                    responsible)
+        # Only the responsible predictors count: the others are masked
+        # (harmless boxes before the math; Smooth IoU's lambda skips them).
+        per_box = box_loss.per_box(
+            ops.broadcast_to(target_xyxy, ops.shape(pred_xyxy)), pred_xyxy,
+            mask=ops.greater(responsible, 0.0))
     if confidence_target == "iou":
         confidence_true = overlap
     else:
@@ -247,7 +252,7 @@ def yolo_v1(y_true, y_pred, grid_size=7, boxes_per_cell=2, num_classes=20,
 
 
 @keras.saving.register_keras_serializable(package="keras_boxloss")
-class YOLOv1(BoxLoss):
+class YOLOv1(DetectorLoss):
     """YOLOv1 loss (Redmon et al., 2016), summed per image, mean over batch.
 
     See `keras_boxloss.losses.yolo_v1` for the formula and the arguments and
@@ -282,53 +287,56 @@ class YOLOv1(BoxLoss):
     0.25
     """
 
-    fn = staticmethod(yolo_v1)
-
-    def __init__(self, grid_size=7, boxes_per_cell=2, num_classes=20,
-                 lambda_coord=5.0, lambda_noobj=0.5, confidence_target="iou",
-                 box_loss=None, eps=1e-7, reduction="sum_over_batch_size",
-                 name=None, dtype=None):
+    def __init__(self, grid_size: int = 7, boxes_per_cell: int = 2,
+                 num_classes: int = 20, lambda_coord: float = 5.0,
+                 lambda_noobj: float = 0.5, confidence_target: str = "iou",
+                 box_loss: typing.Union[IoUFamilyLoss, dict, None] = None,
+                 eps: float = 1e-7,
+                 reduction: typing.Optional[str] = "sum_over_batch_size",
+                 name: typing.Optional[str] = None, dtype=None):
+        if isinstance(box_loss, dict):  # from a saved config
+            box_loss = keras.saving.deserialize_keras_object(box_loss)
         _check_args(grid_size, boxes_per_cell, num_classes, lambda_coord,
                     lambda_noobj, confidence_target, box_loss, eps)
-        super().__init__(
-            reduction=reduction, name=name, dtype=dtype,
-            grid_size=int(grid_size), boxes_per_cell=int(boxes_per_cell),
-            num_classes=int(num_classes), lambda_coord=float(lambda_coord),
-            lambda_noobj=float(lambda_noobj),
-            confidence_target=confidence_target, box_loss=box_loss,
-            eps=float(eps))
+        super().__init__(reduction=reduction, name=name or "yolo_v1",
+                         dtype=dtype)
+        self.grid_size = int(grid_size)
+        self.boxes_per_cell = int(boxes_per_cell)
+        self.num_classes = int(num_classes)
+        self.lambda_coord = float(lambda_coord)
+        self.lambda_noobj = float(lambda_noobj)
+        self.confidence_target = confidence_target
+        self.box_loss = box_loss
+        self.eps = float(eps)
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        if sample_weight is None:
-            return keras.losses.Loss.__call__(self, y_true, y_pred)
-        y_true = ops.convert_to_tensor(y_true)
-        y_pred = ops.convert_to_tensor(y_pred)
-        sample_weight = _image_weights(sample_weight)
-        keep = ops.not_equal(sample_weight, 0)
-        # Mask the inputs, not the output: NaN in a dropped image cannot
-        # reach a value or a gradient. Empty target: class -1 (padded) or
-        # object 0 (grid); the zero prediction then has loss 0 and gradient 0.
+    def call(self, y_true, y_pred):
+        return yolo_v1(y_true, y_pred, self.grid_size, self.boxes_per_cell,
+                       self.num_classes, self.lambda_coord, self.lambda_noobj,
+                       self.confidence_target, self.box_loss, self.eps)
+
+    def _drop_images(self, y_true, y_pred, keep):
+        # Empty target: class -1 (padded) or object 0 (grid); the zero
+        # prediction then has loss 0 and gradient 0.
         empty = -1.0 if len(y_true.shape) == 3 else 0.0
-        y_true = ops.where(_expand_to(keep, y_true), y_true,
+        y_true = ops.where(expand_to(keep, y_true), y_true,
                            ops.cast(empty, y_true.dtype))
-        y_pred = ops.where(_expand_to(keep, y_pred), y_pred,
+        y_pred = ops.where(expand_to(keep, y_pred), y_pred,
                            ops.zeros_like(y_pred))
-        return keras.losses.Loss.__call__(self, y_true, y_pred, sample_weight)
+        return y_true, y_pred
 
-    def get_config(self):
-        config = super().get_config()
-        if config["box_loss"] is not None:
-            config["box_loss"] = keras.saving.serialize_keras_object(
-                config["box_loss"])
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("box_loss"), dict):
-            config["box_loss"] = keras.saving.deserialize_keras_object(
-                config["box_loss"])
-        return cls(**config)
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "grid_size": self.grid_size,
+            "boxes_per_cell": self.boxes_per_cell,
+            "num_classes": self.num_classes,
+            "lambda_coord": self.lambda_coord,
+            "lambda_noobj": self.lambda_noobj,
+            "confidence_target": self.confidence_target,
+            "box_loss": (None if self.box_loss is None else
+                         keras.saving.serialize_keras_object(self.box_loss)),
+            "eps": self.eps,
+        }
 
 
 def _cell_to_xyxy(xywh, size, dtype):
@@ -347,26 +355,6 @@ def _cell_to_xyxy(xywh, size, dtype):
     cx, cy = (cols + x) / size, (rows + y) / size
     return ops.stack([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h],
                      axis=-1)
-
-
-def _box_loss_per_box(box_loss, target_xyxy, pred_xyxy, responsible):
-    """`box_loss` on every predictor, harmless boxes where not responsible.
-
-    As `BoxLoss.__call__` does for zero weights: the other predictors are
-    replaced by a valid box before the loss runs, and the loss sees the
-    responsible ones as its mask (Smooth IoU's batch lambda counts only them).
-    """
-    mask = ops.greater(responsible, 0.0)
-    keep = ops.expand_dims(mask, -1)
-    safe = ops.cast(_SAFE_BOX, pred_xyxy.dtype)
-    target_xyxy = ops.where(keep, ops.broadcast_to(target_xyxy,
-                                                   ops.shape(pred_xyxy)), safe)
-    pred_xyxy = ops.where(keep, pred_xyxy, safe)
-    box_loss._box_mask = mask
-    try:
-        return box_loss.call(target_xyxy, pred_xyxy)
-    finally:
-        box_loss._box_mask = None
 
 
 def _as_grid(y_true, y_pred, size, num_classes):
@@ -401,23 +389,6 @@ def _check_prediction_shape(y_pred, size, per_cell, num_classes):
             f"num_classes). Received: y_pred.shape={shape}")
 
 
-def _image_weights(sample_weight):
-    """`sample_weight` as `(batch,)`, from `(batch,)` or `(batch, 1)`."""
-    weight = ops.convert_to_tensor(sample_weight)
-    shape = tuple(weight.shape)
-    if len(shape) == 2 and shape[-1] == 1:
-        weight = ops.squeeze(weight, -1)
-    if len(weight.shape) != 1:
-        raise ValueError(
-            "Expected `sample_weight` of shape (batch,), one weight per "
-            f"image. Received: sample_weight.shape={shape}")
-    return weight
-
-
-def _expand_to(mask, x):
-    return ops.reshape(mask, (-1,) + (1,) * (len(x.shape) - 1))
-
-
 def _check_args(grid_size, boxes_per_cell, num_classes, lambda_coord,
                 lambda_noobj, confidence_target, box_loss, eps):
     validation.check_int("grid_size", grid_size, 1)
@@ -430,10 +401,10 @@ def _check_args(grid_size, boxes_per_cell, num_classes, lambda_coord,
     validation.check_positive("eps", eps)
     if box_loss is not None and not (
             isinstance(box_loss, IoUFamilyLoss)
-            and box_loss.fn_kwargs.get("box_format") == "xyxy"):
+            and box_loss.box_format == "xyxy"):
         detail = ""
         if isinstance(box_loss, IoUFamilyLoss):
-            detail = f" with box_format={box_loss.fn_kwargs['box_format']!r}"
+            detail = f" with box_format={box_loss.box_format!r}"
         raise ValueError(
             "Expected `box_loss` to be None or an IoU-family loss of "
             "keras_boxloss (IoU, GIoU, DIoU, CIoU, SmoothIoU) with "

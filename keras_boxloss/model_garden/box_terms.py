@@ -15,39 +15,26 @@ sampled RoIs (second stage).
 
 import tensorflow as tf
 
-from keras_boxloss.losses import huber_box
-from keras_boxloss.losses.box_loss import IoUFamilyLoss
-from keras_boxloss.losses.smooth_iou_loss import SmoothIoU
+from keras_boxloss.boxes import DEFAULT_SCALE_FACTORS
 
 # Model Garden's box coders: the RPN one is unscaled; the second stage's is
-# `MaskRCNNModel._cascade_layer_to_weights[0]` (a test checks it).
+# `MaskRCNNModel._cascade_layer_to_weights[0]` (a test checks it), the
+# library's default coder.
 RPN_SCALE_FACTORS = (1.0, 1.0, 1.0, 1.0)
-FRCNN_SCALE_FACTORS = (10.0, 10.0, 5.0, 5.0)
-# What a masked box's anchor is replaced by: any valid box.
-_SAFE_ANCHOR = (0.0, 0.0, 1.0, 1.0)
+FRCNN_SCALE_FACTORS = DEFAULT_SCALE_FACTORS
 
 
 def per_box_losses(box_loss, true_deltas, pred_deltas, mask, scale_factors,
                    anchors=None):
-    """`[..., 4]` deltas to the `[...]` loss per box of a library loss.
-
-    Boxes outside `mask` (bool `[...]`) are replaced by zero deltas (and a
-    valid anchor) before any math, so they reach no value or gradient.
-    `anchors` (yxyx, `[..., 4]`) are used only by the losses that need them.
-    """
-    keep = tf.expand_dims(mask, -1)
-    true_deltas = tf.where(keep, true_deltas, tf.zeros_like(true_deltas))
-    pred_deltas = tf.where(keep, pred_deltas, tf.zeros_like(pred_deltas))
-    if not isinstance(box_loss, IoUFamilyLoss):
-        return huber_box(true_deltas, pred_deltas, **box_loss.fn_kwargs)
-    kwargs = {**box_loss.fn_kwargs, "box_format": "deltas",
-              "scale_factors": scale_factors, "anchors": None}
-    if box_loss.requires_anchors:
-        kwargs["anchors"] = tf.where(
-            keep, anchors, tf.constant(_SAFE_ANCHOR, anchors.dtype))
-    if isinstance(box_loss, SmoothIoU):
-        kwargs["mask"] = mask  # lambda: the mean IoU of the foreground
-    return type(box_loss).fn(true_deltas, pred_deltas, **kwargs)
+    """`[..., 4]` deltas to the `[...]` loss per box of a library loss: its
+    `per_box_deltas` with `mask` (bool `[...]`, the foreground), so the
+    other boxes are exactly 0 in value and gradient and Smooth IoU's lambda
+    is the foreground's mean IoU. `anchors` (yxyx, `[..., 4]`) are passed
+    only to the losses that need them (`requires_anchors`)."""
+    if not getattr(box_loss, "requires_anchors", False):
+        anchors = None
+    return box_loss.per_box_deltas(true_deltas, pred_deltas, scale_factors,
+                                   anchors, "yxyx", mask=mask)
 
 
 def normalized_sum(per_box, mask, normalizer):

@@ -12,6 +12,7 @@ two thresholds equal (SSD's 0.5 / 0.5) there are none.
 from keras import ops
 
 from keras_boxloss import boxes as box_ops
+from keras_boxloss.boxes import DEFAULT_SCALE_FACTORS
 
 
 def match_anchors(anchors, gt_boxes, gt_classes, matched_threshold=0.5,
@@ -53,7 +54,7 @@ def match_anchors(anchors, gt_boxes, gt_classes, matched_threshold=0.5,
 
 def encode_targets(anchors, gt_boxes, gt_classes, matched_threshold=0.5,
                    unmatched_threshold=0.5,
-                   scale_factors=(10.0, 10.0, 5.0, 5.0)):
+                   scale_factors=DEFAULT_SCALE_FACTORS):
     """MultiBox targets `(B, A, 5)`: `[ty, tx, th, tw, class]` per anchor.
 
     Deltas are the faster_rcnn box coder's against each anchor (zeros where

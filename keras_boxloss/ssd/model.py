@@ -13,13 +13,11 @@ import numpy as np
 from keras import ops
 
 from keras_boxloss.backbones import backbone_features, conv_bn
-from keras_boxloss.boxes import decode_deltas
-from keras_boxloss.losses.multibox_loss import MultiBox, multibox_terms
+from keras_boxloss.boxes import DEFAULT_SCALE_FACTORS, decode_deltas
+from keras_boxloss.losses.multibox_loss import MultiBox
 from keras_boxloss.ssd.anchors import (anchor_settings, boxes_per_location,
                                        ssd_default_boxes)
 from keras_boxloss.ssd.matching import encode_targets
-
-SCALE_FACTORS = (10.0, 10.0, 5.0, 5.0)
 
 
 def build_ssd_network(
@@ -127,7 +125,7 @@ class SSD(keras.Model):
             classification=classification, neg_pos_ratio=neg_pos_ratio,
             min_negatives_per_image=min_negatives_per_image,
             focal_alpha=focal_alpha, focal_gamma=focal_gamma,
-            anchors=anchors, scale_factors=SCALE_FACTORS)
+            anchors=anchors, scale_factors=DEFAULT_SCALE_FACTORS)
         # The two MultiBox terms, logged by `fit` beside the total (`compare`
         # plots the box term per loss).
         self.box_loss_metric = keras.metrics.Mean(name="box_loss")
@@ -167,33 +165,26 @@ class SSD(keras.Model):
         return encode_targets(
             ops.convert_to_tensor(self.anchors), ground_truth["boxes"],
             ground_truth["classes"], self.matched_threshold,
-            self.unmatched_threshold, SCALE_FACTORS)
+            self.unmatched_threshold, DEFAULT_SCALE_FACTORS)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
                      training=True):
-        """MultiBox normalised by the positives of the *global* batch: under
-        a distribution strategy each replica divides its sum by the
-        all-reduced count, so the summed replica gradients equal one
+        """The `MultiBox` loss of the encoded batch, `sample_weight` per
+        image meaning what it means there (an image of weight 0 adds
+        nothing, not even to `N`), with `N` the positives of the *global*
+        batch: under a distribution strategy each replica divides its sum
+        by the all-reduced count, so the summed replica gradients equal one
         replica's on the whole batch."""
         targets = self.encode(y)
-        mb = self.multibox
-        classification, localization, positives = multibox_terms(
-            targets, ops.cast(y_pred, "float32"), mb.num_classes,
-            mb.box_loss, mb.classification, mb.neg_pos_ratio,
-            mb.min_negatives_per_image, mb.focal_alpha, mb.focal_gamma,
-            mb.anchors, mb.scale_factors)
-        # (L_cls + alpha L_loc) / N as in `multibox`, N the global count.
-        total = _sum_over_replicas(ops.sum(positives))
-        scale = ops.cast(total > 0, "float32") / ops.maximum(total, 1.0)
-        classification = classification * scale
-        localization = mb.alpha * localization * scale
-        if sample_weight is not None:
-            weight = ops.cast(sample_weight, "float32")
-            classification, localization = (classification * weight,
-                                            localization * weight)
-        self.box_loss_metric.update_state(ops.sum(localization))
-        self.classification_loss_metric.update_state(ops.sum(classification))
-        return ops.sum(classification + localization)
+        y_pred = ops.cast(y_pred, "float32")
+        total = _sum_over_replicas(
+            self.multibox.positives(targets, sample_weight))
+        terms = self.multibox.terms(targets, y_pred, sample_weight,
+                                    total_positives=total)
+        self.box_loss_metric.update_state(ops.sum(terms["localization"]))
+        self.classification_loss_metric.update_state(
+            ops.sum(terms["classification"]))
+        return ops.sum(terms["classification"] + terms["localization"])
 
     def decode(self, predictions) -> typing.Tuple[typing.Any, typing.Any]:
         """Raw outputs -> `(boxes (B, A, 4) normalised yxyx, scores (B, A,
@@ -201,7 +192,7 @@ class SSD(keras.Model):
         predictions = ops.cast(predictions, "float32")
         x1, y1, x2, y2 = ops.unstack(decode_deltas(
             predictions[..., :4], ops.convert_to_tensor(self.anchors),
-            SCALE_FACTORS), 4, axis=-1)
+            DEFAULT_SCALE_FACTORS), 4, axis=-1)
         boxes = ops.clip(ops.stack([y1, x1, y2, x2], -1), 0.0, 1.0)
         logits = predictions[..., 4:]
         if self.multibox.classification == "softmax":

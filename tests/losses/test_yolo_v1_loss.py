@@ -417,13 +417,12 @@ def test_config_round_trip_keeps_every_argument(tmp_path):
     assert config["box_loss"]["class_name"] == "CIoU"
     rebuilt = YOLOv1.from_config(config)
     assert rebuilt.get_config() == config
-    assert isinstance(rebuilt.fn_kwargs["box_loss"], CIoU)
-    assert rebuilt.fn_kwargs["box_loss"].get_config()["eps"] == 1e-6
+    assert isinstance(rebuilt.box_loss, CIoU)
+    assert rebuilt.box_loss.get_config()["eps"] == 1e-6
     restored = keras.saving.deserialize_keras_object(
         keras.saving.serialize_keras_object(loss))
     assert type(restored) is YOLOv1 and restored.get_config() == config
-    assert restored.fn_kwargs["box_loss"].get_config() == \
-        loss.fn_kwargs["box_loss"].get_config()
+    assert restored.box_loss.get_config() == loss.box_loss.get_config()
     assert YOLOv1().get_config()["box_loss"] is None
     assert keras.saving.get_registered_name(YOLOv1) == "keras_boxloss>YOLOv1"
     model = _model()
