@@ -45,10 +45,10 @@ def run_config(config_path, run, splits, overrides=(), steps=None):
     values += [*overrides, f"loss.box_loss={run.loss}",
                f"trainer.seed={run.seed}"]
     config = load_config(config_path, values)
-    if config.detector == "yolo_v1" and run.loss == "huber":
+    if config.detector == "yolo_v1" and run.loss in ("huber", "balanced_l1"):
         raise ValueError("Expected an IoU-family loss for the yolo_v1 "
                          "detector (its own coordinate term is the paper's "
-                         "sum of squares). Received: losses=huber")
+                         f"sum of squares). Received: losses={run.loss}")
     return config
 
 
