@@ -1,6 +1,7 @@
 """Box losses: a function and a registered `keras.losses.Loss` per loss."""
 
 from keras_boxloss.losses.balanced_l1_loss import BalancedL1, balanced_l1
+from keras_boxloss.losses.alpha_iou_loss import AlphaIoU, alpha_iou
 from keras_boxloss.losses.box_loss import BoxLoss
 from keras_boxloss.losses.ciou_loss import CIoU, ciou
 from keras_boxloss.losses.diou_loss import DIoU, diou
@@ -13,10 +14,12 @@ from keras_boxloss.losses.mpdiou_loss import MPDIoU, mpdiou
 from keras_boxloss.losses.multibox_loss import MultiBox, multibox
 from keras_boxloss.losses.nwd_loss import NWD, nwd
 from keras_boxloss.losses.shape_iou_loss import ShapeIoU, shape_iou
+from keras_boxloss.losses.siou_loss import SIoU, siou
 from keras_boxloss.losses.smooth_iou_loss import SmoothIoU, smooth_iou
 from keras_boxloss.losses.yolo_v1_loss import YOLOv1, yolo_v1
 
 __all__ = [
+    "AlphaIoU", "alpha_iou",
     "BalancedL1", "balanced_l1",
     "BoxLoss",
     "CIoU", "ciou",
@@ -31,6 +34,7 @@ __all__ = [
     "MultiBox", "multibox",
     "NWD", "nwd",
     "ShapeIoU", "shape_iou",
+    "SIoU", "siou",
     "SmoothIoU", "smooth_iou",
     "YOLOv1", "yolo_v1",
 ]

@@ -1,5 +1,6 @@
 """Losses by config name ("smooth_iou"), for CLIs and config files."""
 
+from keras_boxloss.losses.alpha_iou_loss import AlphaIoU
 from keras_boxloss.losses.balanced_l1_loss import BalancedL1
 from keras_boxloss.losses.ciou_loss import CIoU
 from keras_boxloss.losses.diou_loss import DIoU
@@ -11,6 +12,7 @@ from keras_boxloss.losses.iou_loss import IoU
 from keras_boxloss.losses.mpdiou_loss import MPDIoU
 from keras_boxloss.losses.nwd_loss import NWD
 from keras_boxloss.losses.shape_iou_loss import ShapeIoU
+from keras_boxloss.losses.siou_loss import SIoU
 from keras_boxloss.losses.smooth_iou_loss import SmoothIoU
 from keras_boxloss.losses.validation import check_choice
 
@@ -23,6 +25,8 @@ BOX_LOSSES = {
     "smooth_iou": SmoothIoU,
     "eiou": EIoU,
     "focal_eiou": FocalEIoU,
+    "alpha_iou": AlphaIoU,
+    "siou": SIoU,
     "mpdiou": MPDIoU,
     "inner_iou": InnerIoU,
     "shape_iou": ShapeIoU,
