@@ -90,11 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(args._module)
     if unknown and not getattr(module, "PASS_THROUGH", False):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    # Every loss registered before any command runs, as `import
-    # keras_boxloss` does (the console entry point, `keras_boxloss_cli`,
-    # defers that import so that --help and usage errors answer without
-    # Keras).
-    importlib.import_module("keras_boxloss.losses")
+    # Every loss and detector registered before any command runs, as
+    # `import keras_boxloss` does (the console entry point,
+    # `keras_boxloss_cli`, defers those imports so that --help and usage
+    # errors answer without Keras).
+    import keras_boxloss
+
+    for name in keras_boxloss.REGISTERING:
+        importlib.import_module(name)
     args.passthrough = unknown
     try:
         return module.run(args) or 0

@@ -57,3 +57,19 @@ def test_import_keras_boxloss_still_registers_every_loss():
         "      sorted(n for n in names if n.startswith('keras_boxloss>')))\n")
     assert "LOSSES True" in output
     assert "keras_boxloss>SmoothIoU" in output
+    assert "keras_boxloss>SSD" in output
+
+
+def test_a_command_runs_with_every_loss_registered():
+    # Under the entry point the package defers the losses; `main` imports
+    # them (and the detectors) before a command runs.
+    output = _run(
+        "import sys, keras_boxloss_cli\n"
+        "from keras_boxloss_cli import main\n"
+        "import keras_boxloss.cli.demo as demo\n"
+        "demo.run = lambda args: print('LOADED', sorted(\n"
+        "    n for n in __import__('keras').saving.get_custom_objects()\n"
+        "    if n in ('keras_boxloss>GIoU', 'keras_boxloss>SSD'))) or 0\n"
+        "print('EXIT', main(['demo']))\n")
+    assert "LOADED ['keras_boxloss>GIoU', 'keras_boxloss>SSD']" in output
+    assert "EXIT 0" in output
