@@ -15,8 +15,10 @@ import sys as _sys
 
 __version__ = "0.1.0"
 
-__all__ = ["CIoU", "DIoU", "GIoU", "HuberBox", "IoU", "MultiBox", "SmoothIoU",
-           "YOLOv1", "SSD", "YOLOv1Detector", "boxes", "losses"]
+__all__ = ["AlphaIoU", "BalancedL1", "CIoU", "DIoU", "EIoU", "FocalEIoU",
+           "GIoU", "HuberBox", "InnerIoU", "IoU", "MPDIoU", "MultiBox", "NWD",
+           "SIoU", "ShapeIoU", "SmoothIoU", "YOLOv1", "SSD", "YOLOv1Detector",
+           "boxes", "losses"]
 
 # The modules whose import registers what a saved model names.
 REGISTERING = ("keras_boxloss.losses", "keras_boxloss.detectors")
@@ -38,6 +40,8 @@ if getattr(_sys.modules.get("keras_boxloss_cli"), "DEFER_LOSSES", False):
                        loss_module, name)
 else:
     from keras_boxloss import boxes, losses
-    from keras_boxloss.losses import (CIoU, DIoU, GIoU, HuberBox, IoU,
-                                      MultiBox, SmoothIoU, YOLOv1)
+    from keras_boxloss.losses import (NWD, AlphaIoU, BalancedL1, CIoU,
+                                      DIoU, EIoU, FocalEIoU, GIoU, HuberBox,
+                                      InnerIoU, IoU, MPDIoU, MultiBox, SIoU,
+                                      ShapeIoU, SmoothIoU, YOLOv1)
     from keras_boxloss.detectors import SSD, YOLOv1Detector
