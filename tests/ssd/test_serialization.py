@@ -49,7 +49,7 @@ def test_config_holds_every_setting_and_rebuilds_the_same_detector():
     assert rebuilt.get_config() == as_json(config)
     np.testing.assert_array_equal(rebuilt.anchors, model.anchors)
     assert isinstance(rebuilt.multibox.box_loss, SmoothIoU)
-    assert rebuilt.multibox.box_loss.fn_kwargs["delta"] == 0.5
+    assert rebuilt.multibox.box_loss.get_config()["delta"] == 0.5
     for name in ("num_classes", "alpha", "classification", "neg_pos_ratio",
                  "min_negatives_per_image", "focal_alpha", "focal_gamma",
                  "scale_factors"):
