@@ -11,8 +11,20 @@ import re
 import typing
 from pathlib import Path
 
+# The lists of choices and defaults live with the code that uses them; the
+# config imports them (one home each).
+from keras_boxloss.backbones import BACKBONES
+from keras_boxloss.data.pipeline import RESIZE_MODES
+from keras_boxloss.losses.multibox_loss import CLASSIFICATIONS
+from keras_boxloss.losses.yolo_v1_loss import CONFIDENCE_TARGETS
+from keras_boxloss.ssd.anchors import (DEFAULT_ASPECT_RATIOS,
+                                       DEFAULT_MAX_SCALE, DEFAULT_MIN_SCALE)
 
 DETECTORS = ("ssd", "yolo_v1")
+# Choices that only the config names (train.py builds from them).
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+SCHEDULES = ("", "exponential", "manual_step", "cosine")
+DISTRIBUTIONS = ("default", "mirrored", "multi_worker_mirrored")
 # Keras dtype policies for `trainer.mixed_precision` ("" = float32).
 MIXED_PRECISION = ("", "mixed_float16", "mixed_bfloat16")
 # Numbers in exponent notation that PyYAML (YAML 1.1) reads as strings:
@@ -24,14 +36,14 @@ _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 class ModelConfig:
     num_classes: int = 3
     image_size: int = 128
-    backbone: str = "tiny"            # mobilenet_v2 | mobilenet_v3_small | tiny
+    backbone: str = "tiny"            # one of BACKBONES
     backbone_alpha: float = 1.0
     backbone_weights: str = ""        # a local weights file, never a download
     num_layers: int = 4
-    min_scale: float = 0.2
-    max_scale: float = 0.95
+    min_scale: float = DEFAULT_MIN_SCALE
+    max_scale: float = DEFAULT_MAX_SCALE
     aspect_ratios: typing.List[float] = dataclasses.field(
-        default_factory=lambda: [1.0, 2.0, 0.5, 3.0, 0.3333])
+        default_factory=lambda: list(DEFAULT_ASPECT_RATIOS))
     reduce_boxes_in_lowest_layer: bool = True
     interpolated_scale_aspect_ratio: float = 1.0
     grid_size: int = 7                # yolo_v1: S
@@ -45,7 +57,7 @@ class LossConfig:
     box_loss: str = ""
     box_loss_params: typing.Dict[str, typing.Any] = dataclasses.field(
         default_factory=dict)         # e.g. {delta: 1.0}
-    classification: str = "softmax"   # softmax | sigmoid_focal
+    classification: str = "softmax"   # one of CLASSIFICATIONS
     neg_pos_ratio: float = 3.0
     min_negatives_per_image: int = 0
     alpha: float = 1.0
@@ -55,7 +67,7 @@ class LossConfig:
     unmatched_threshold: float = 0.5
     lambda_coord: float = 5.0         # yolo_v1
     lambda_noobj: float = 0.5         # yolo_v1
-    confidence_target: str = "iou"    # yolo_v1: iou | one
+    confidence_target: str = "iou"    # yolo_v1: one of CONFIDENCE_TARGETS
 
 
 @dataclasses.dataclass
@@ -64,7 +76,7 @@ class DataConfig:
     validation: str = ""
     label_map: str = ""
     batch_size: int = 8
-    resize_mode: str = "fixed"
+    resize_mode: str = "fixed"        # one of RESIZE_MODES
     augment: bool = True
     max_boxes: int = 100
     shuffle_buffer: int = 256
@@ -72,7 +84,7 @@ class DataConfig:
 
 @dataclasses.dataclass
 class OptimizerConfig:
-    type: str = "adam"                # adam | rmsprop | sgd
+    type: str = "adam"                # one of OPTIMIZERS
     learning_rate: float = 0.001
     decay_rate: float = 1.0           # exponential decay factor
     decay_steps: int = 1000
@@ -103,7 +115,7 @@ class TrainerConfig:
     steps_per_epoch: int = 50         # checkpoints and logs every epoch
     jit_compile: bool = True
     seed: int = 0
-    distribution: str = "default"     # default | mirrored | multi_worker_mirrored
+    distribution: str = "default"     # one of DISTRIBUTIONS
     # Keras weights of this same detector (a `.weights.h5`, or a train
     # output folder) to start from; "" = from scratch
     fine_tune_checkpoint: str = ""
@@ -243,20 +255,16 @@ def _check(config, path):
 
     checks = [
         ("detector", config.detector, DETECTORS),
-        ("model.backbone", config.model.backbone,
-         ("mobilenet_v2", "mobilenet_v3_small", "tiny")),
+        ("model.backbone", config.model.backbone, BACKBONES),
         ("loss.box_loss", config.loss.box_loss, ("",) + tuple(BOX_LOSSES)),
         ("loss.confidence_target", config.loss.confidence_target,
-         ("iou", "one")),
-        ("loss.classification", config.loss.classification,
-         ("softmax", "sigmoid_focal")),
-        ("data.resize_mode", config.data.resize_mode, ("fixed", "pad")),
-        ("optimizer.type", config.optimizer.type,
-         ("adam", "rmsprop", "sgd")),
-        ("optimizer.schedule", config.optimizer.schedule,
-         ("", "exponential", "manual_step", "cosine")),
+         CONFIDENCE_TARGETS),
+        ("loss.classification", config.loss.classification, CLASSIFICATIONS),
+        ("data.resize_mode", config.data.resize_mode, RESIZE_MODES),
+        ("optimizer.type", config.optimizer.type, OPTIMIZERS),
+        ("optimizer.schedule", config.optimizer.schedule, SCHEDULES),
         ("trainer.distribution", config.trainer.distribution,
-         ("default", "mirrored", "multi_worker_mirrored")),
+         DISTRIBUTIONS),
         ("trainer.mixed_precision", config.trainer.mixed_precision,
          MIXED_PRECISION),
     ]
