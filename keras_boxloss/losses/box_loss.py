@@ -85,7 +85,8 @@ class BoxLoss(keras.losses.Loss):
       exactly 0 in the value and in every gradient, whatever it holds
       (padding, NaN, inf); a loss that looks across boxes (Smooth IoU's
       batch lambda) looks only at the unmasked ones;
-    - 16-bit inputs are computed in float32; float64 stays float64.
+    - 16-bit inputs are computed in float32; float64 stays float64;
+    - `requires_anchors`: `per_box_deltas` needs the detector's anchors.
 
     A detector calls these and nothing else: the loss decides how it
     compares boxes (Huber on the deltas as given, the IoU family on the
@@ -103,6 +104,9 @@ class BoxLoss(keras.losses.Loss):
     """
 
     fn: typing.Optional[typing.Callable] = None
+    # Whether `per_box_deltas` needs the anchors (the loss is not invariant
+    # under them); coordinate losses compare the deltas, so never.
+    requires_anchors: bool = False
 
     def __init__(self, reduction: typing.Optional[str] = "sum_over_batch_size",
                  name: typing.Optional[str] = None, dtype=None,
@@ -186,7 +190,7 @@ class IoUFamilyLoss(BoxLoss):
     constructor has run.
     """
 
-    requires_anchors: bool = False
+    requires_anchors: bool = False  # True for DIoU, CIoU, ...
 
     def __init__(self, box_format: str = "xyxy", scale_factors=None,
                  anchors=None, anchor_format: str = "yxyx", eps: float = 1e-7,

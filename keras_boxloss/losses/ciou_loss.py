@@ -1,13 +1,16 @@
 """CIoU loss (Zheng et al., 2020): DIoU plus an aspect-ratio term."""
 
+import typing
+
 import keras
 
 from keras_boxloss.boxes import complete_box_iou
 from keras_boxloss.losses.box_loss import IoUFamilyLoss, prepare_boxes
 
 
-def ciou(y_true, y_pred, box_format="xyxy", scale_factors=None, anchors=None,
-         anchor_format="yxyx", eps=1e-7):
+def ciou(y_true, y_pred, box_format: str = "xyxy",
+         scale_factors: typing.Optional[typing.Sequence[float]] = None,
+         anchors=None, anchor_format: str = "yxyx", eps: float = 1e-7):
     """CIoU loss per box: `1 - IoU + rho^2 / c^2 + alpha v`.
 
     `v = 4 / pi^2 (atan(w_t / (h_t + eps)) - atan(w_p / (h_p + eps)))^2` and

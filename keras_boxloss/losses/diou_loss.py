@@ -1,13 +1,16 @@
 """DIoU loss (Zheng et al., 2020): 1 - IoU + rho^2 / c^2."""
 
+import typing
+
 import keras
 
 from keras_boxloss.boxes import distance_box_iou
 from keras_boxloss.losses.box_loss import IoUFamilyLoss, prepare_boxes
 
 
-def diou(y_true, y_pred, box_format="xyxy", scale_factors=None, anchors=None,
-         anchor_format="yxyx", eps=1e-7):
+def diou(y_true, y_pred, box_format: str = "xyxy",
+         scale_factors: typing.Optional[typing.Sequence[float]] = None,
+         anchors=None, anchor_format: str = "yxyx", eps: float = 1e-7):
     """DIoU loss per box: `1 - IoU + rho^2(b, b_gt) / c^2`, in [0, 2].
 
     `rho` is the distance between the box centres and `c` the diagonal of the

@@ -1,13 +1,16 @@
 """GIoU loss (Rezatofighi et al., 2019): 1 - GIoU."""
 
+import typing
+
 import keras
 
 from keras_boxloss.boxes import generalized_box_iou
 from keras_boxloss.losses.box_loss import IoUFamilyLoss, prepare_boxes
 
 
-def giou(y_true, y_pred, box_format="xyxy", scale_factors=None, anchors=None,
-         anchor_format="yxyx", eps=1e-7):
+def giou(y_true, y_pred, box_format: str = "xyxy",
+         scale_factors: typing.Optional[typing.Sequence[float]] = None,
+         anchors=None, anchor_format: str = "yxyx", eps: float = 1e-7):
     """GIoU loss per box: `1 - IoU + |C \\ (A u B)| / |C|`, in [0, 2].
 
     `C` is the smallest box enclosing both, so disjoint boxes still get a

@@ -1,5 +1,7 @@
 """Huber (smooth L1) box loss, summed over the four coordinates."""
 
+import typing
+
 import keras
 from keras import ops
 
@@ -8,7 +10,7 @@ from keras_boxloss.losses import validation
 from keras_boxloss.losses.box_loss import BoxLoss
 
 
-def huber_box(y_true, y_pred, delta=1.0):
+def huber_box(y_true, y_pred, delta: float = 1.0):
     """Huber loss over the 4 box coordinates, summed per box.
 
     `h(x) = 0.5 x^2` for `|x| <= delta`, else `delta (|x| - 0.5 delta)`, with
@@ -60,8 +62,9 @@ class HuberBox(BoxLoss):
 
     fn = staticmethod(huber_box)
 
-    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name=None,
-                 dtype=None):
+    def __init__(self, delta: float = 1.0,
+                 reduction: typing.Optional[str] = "sum_over_batch_size",
+                 name: typing.Optional[str] = None, dtype=None):
         validation.check_positive("delta", delta)
         super().__init__(reduction=reduction, name=name, dtype=dtype,
                          delta=delta)

@@ -1,5 +1,7 @@
 """IoU loss: 1 - IoU, or -ln(IoU) (UnitBox)."""
 
+import typing
+
 import keras
 from keras import ops
 
@@ -10,8 +12,9 @@ from keras_boxloss.losses.box_loss import IoUFamilyLoss, prepare_boxes
 IOU_MODES = ("linear", "log")
 
 
-def iou(y_true, y_pred, mode="linear", box_format="xyxy", scale_factors=None,
-        anchors=None, anchor_format="yxyx", eps=1e-7):
+def iou(y_true, y_pred, mode: str = "linear", box_format: str = "xyxy",
+        scale_factors: typing.Optional[typing.Sequence[float]] = None,
+        anchors=None, anchor_format: str = "yxyx", eps: float = 1e-7):
     """IoU loss per box: `1 - IoU` ("linear") or `-ln(IoU + eps)` ("log").
 
     `IoU = |A n B| / (|A u B| + eps)`. The log form is UnitBox's (Yu et al.,
@@ -65,9 +68,11 @@ class IoU(IoUFamilyLoss):
 
     fn = staticmethod(iou)
 
-    def __init__(self, mode="linear", box_format="xyxy", scale_factors=None,
-                 anchors=None, anchor_format="yxyx", eps=1e-7,
-                 reduction="sum_over_batch_size", name=None, dtype=None):
+    def __init__(self, mode: str = "linear", box_format: str = "xyxy",
+                 scale_factors: typing.Optional[typing.Sequence[float]] = None,
+                 anchors=None, anchor_format: str = "yxyx", eps: float = 1e-7,
+                 reduction: typing.Optional[str] = "sum_over_batch_size",
+                 name: typing.Optional[str] = None, dtype=None):
         validation.check_choice("mode", mode, IOU_MODES)
         super().__init__(box_format=box_format, scale_factors=scale_factors,
                          anchors=anchors, anchor_format=anchor_format,

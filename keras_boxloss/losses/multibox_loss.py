@@ -8,6 +8,7 @@ from keras import ops
 
 from keras_boxloss.boxes import DEFAULT_SCALE_FACTORS
 from keras_boxloss.losses import validation
+from keras_boxloss.losses.box_loss import BoxLoss
 from keras_boxloss.losses.detector_loss import (DetectorLoss, check_box_loss,
                                                 expand_to, image_weights)
 from keras_boxloss.losses.huber_box_loss import HuberBox
@@ -15,11 +16,15 @@ from keras_boxloss.losses.huber_box_loss import HuberBox
 CLASSIFICATIONS = ("softmax", "sigmoid_focal")
 
 
-def multibox_terms(y_true, y_pred, num_classes, box_loss=None,
-                   classification="softmax", neg_pos_ratio=3.0,
-                   min_negatives_per_image=0, focal_alpha=0.25,
-                   focal_gamma=2.0, anchors=None,
-                   scale_factors=DEFAULT_SCALE_FACTORS):
+def multibox_terms(y_true, y_pred, num_classes: int,
+                   box_loss: typing.Optional[BoxLoss] = None,
+                   classification: str = "softmax",
+                   neg_pos_ratio: float = 3.0,
+                   min_negatives_per_image: int = 0,
+                   focal_alpha: float = 0.25, focal_gamma: float = 2.0,
+                   anchors=None,
+                   scale_factors: typing.Sequence[float]
+                   = DEFAULT_SCALE_FACTORS) -> tuple:
     """The MultiBox sums per image, before normalisation.
 
     Returns `(classification [batch], localization [batch], positives
@@ -71,10 +76,12 @@ def multibox_terms(y_true, y_pred, num_classes, box_loss=None,
     return classification_sum, localization_sum, positives
 
 
-def multibox(y_true, y_pred, num_classes, box_loss=None, alpha=1.0,
-             classification="softmax", neg_pos_ratio=3.0,
-             min_negatives_per_image=0, focal_alpha=0.25, focal_gamma=2.0,
-             anchors=None, scale_factors=DEFAULT_SCALE_FACTORS,
+def multibox(y_true, y_pred, num_classes: int,
+             box_loss: typing.Optional[BoxLoss] = None, alpha: float = 1.0,
+             classification: str = "softmax", neg_pos_ratio: float = 3.0,
+             min_negatives_per_image: int = 0, focal_alpha: float = 0.25,
+             focal_gamma: float = 2.0, anchors=None,
+             scale_factors: typing.Sequence[float] = DEFAULT_SCALE_FACTORS,
              total_positives=None):
     """MultiBox loss per image: `(L_cls + alpha L_loc) / N`.
 
@@ -163,6 +170,10 @@ class MultiBox(DetectorLoss):
       with `scale_factors`; DIoU and CIoU need `anchors`), never raw deltas;
       Smooth IoU's lambda is the mean IoU over the positives.
     - Anchors with a negative class (the matcher's ignore) count nowhere.
+    - `sample_weight` is per image (`DetectorLoss`): an image of weight 0
+      counts nowhere, not even in `N`; the others' shares are multiplied
+      by their weight. `terms` gives the two terms per image with the same
+      meaning, for a detector (the SSD) that logs them.
 
     Packing, so that `model.compile(loss=MultiBox(...))` works:
     `y_true` is `(batch, anchors, 5)`: the encoded target `[ty, tx, th, tw]`
@@ -199,12 +210,15 @@ class MultiBox(DetectorLoss):
     2.0794
     """
 
-    def __init__(self, num_classes, box_loss=None, alpha=1.0,
-                 classification="softmax", neg_pos_ratio=3.0,
-                 min_negatives_per_image=0, focal_alpha=0.25,
-                 focal_gamma=2.0, anchors=None,
-                 scale_factors=DEFAULT_SCALE_FACTORS, reduction="sum",
-                 name="multibox", dtype=None):
+    def __init__(self, num_classes: int,
+                 box_loss: typing.Union[BoxLoss, dict, None] = None,
+                 alpha: float = 1.0, classification: str = "softmax",
+                 neg_pos_ratio: float = 3.0, min_negatives_per_image: int = 0,
+                 focal_alpha: float = 0.25, focal_gamma: float = 2.0,
+                 anchors=None,
+                 scale_factors: typing.Sequence[float] = DEFAULT_SCALE_FACTORS,
+                 reduction: typing.Optional[str] = "sum",
+                 name: str = "multibox", dtype=None):
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         box_loss = check_box_loss(
             "box_loss", HuberBox() if box_loss is None else box_loss)

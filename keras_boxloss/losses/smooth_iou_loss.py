@@ -1,5 +1,7 @@
 """Smooth IoU loss (Arif, Jameel, Schmidt-Thieme): Algorithm 1 of the paper."""
 
+import typing
+
 import keras
 from keras import ops
 
@@ -9,10 +11,12 @@ from keras_boxloss.losses.box_loss import IoUFamilyLoss, prepare_boxes
 from keras_boxloss.losses.huber_box_loss import huber_box
 
 
-def smooth_iou(y_true, y_pred, delta=1.0, lambda_weight=None,
-               lambda_gradient=False, mask=None, box_format="xyxy",
-               scale_factors=None, anchors=None, anchor_format="yxyx",
-               eps=1e-7):
+def smooth_iou(y_true, y_pred, delta: float = 1.0,
+               lambda_weight: typing.Optional[float] = None,
+               lambda_gradient: bool = False, mask=None,
+               box_format: str = "xyxy",
+               scale_factors: typing.Optional[typing.Sequence[float]] = None,
+               anchors=None, anchor_format: str = "yxyx", eps: float = 1e-7):
     """Smooth IoU loss per box: `lambda (1 - IoU_k) + (1 - lambda) Huber_k`.
 
     `lambda` is the mean IoU over the boxes of the batch (Algorithm 1, line 8),
@@ -69,7 +73,7 @@ def smooth_iou(y_true, y_pred, delta=1.0, lambda_weight=None,
     return weight * (1.0 - overlap) + (1.0 - weight) * huber
 
 
-def batch_lambda(overlap, huber, mask=None, lambda_gradient=False):
+def batch_lambda(overlap, huber, mask=None, lambda_gradient: bool = False):
     """Smooth IoU's lambda: the mean of `overlap` over the counted boxes.
 
     A box counts where `mask` is non-zero (every box when None) and both its
@@ -139,10 +143,13 @@ class SmoothIoU(IoUFamilyLoss):
 
     fn = staticmethod(smooth_iou)
 
-    def __init__(self, delta=1.0, lambda_weight=None, lambda_gradient=False,
-                 box_format="xyxy", scale_factors=None, anchors=None,
-                 anchor_format="yxyx", eps=1e-7,
-                 reduction="sum_over_batch_size", name=None, dtype=None):
+    def __init__(self, delta: float = 1.0,
+                 lambda_weight: typing.Optional[float] = None,
+                 lambda_gradient: bool = False, box_format: str = "xyxy",
+                 scale_factors: typing.Optional[typing.Sequence[float]] = None,
+                 anchors=None, anchor_format: str = "yxyx", eps: float = 1e-7,
+                 reduction: typing.Optional[str] = "sum_over_batch_size",
+                 name: typing.Optional[str] = None, dtype=None):
         validation.check_positive("delta", delta)
         _check_lambda(lambda_weight, lambda_gradient)
         super().__init__(box_format=box_format, scale_factors=scale_factors,

@@ -46,7 +46,7 @@ CONFIDENCE_TARGETS = ("iou", "one")
 TERMS = ("coord", "object", "no_object", "class")
 
 
-def signed_sqrt(x, eps=1e-7):
+def signed_sqrt(x, eps: float = 1e-7):
     """`x / (sqrt(|x| + eps) + sqrt(eps))`: a square root finite everywhere.
 
     Equal to `sign(x) (sqrt(|x| + eps) - sqrt(eps))`, so for `x >= 0` it is
@@ -65,7 +65,7 @@ def signed_sqrt(x, eps=1e-7):
     return x / (ops.sqrt(ops.abs(x) + eps) + np.sqrt(eps))
 
 
-def grid_targets(y_true, grid_size=7, num_classes=20):
+def grid_targets(y_true, grid_size: int = 7, num_classes: int = 20):
     """Padded ground truth `(batch, max_boxes, 5)` to a grid target.
 
     Rows are `[class, x1, y1, x2, y2]` (normalised corners, class < 0 for
@@ -121,9 +121,12 @@ def grid_targets(y_true, grid_size=7, num_classes=20):
     return ops.reshape(grid, (-1, size, size, 5 + num_classes))
 
 
-def yolo_v1_terms(y_true, y_pred, grid_size=7, boxes_per_cell=2,
-                  num_classes=20, lambda_coord=5.0, lambda_noobj=0.5,
-                  confidence_target="iou", box_loss=None, eps=1e-7):
+def yolo_v1_terms(y_true, y_pred, grid_size: int = 7,
+                  boxes_per_cell: int = 2, num_classes: int = 20,
+                  lambda_coord: float = 5.0, lambda_noobj: float = 0.5,
+                  confidence_target: str = "iou",
+                  box_loss: typing.Optional[IoUFamilyLoss] = None,
+                  eps: float = 1e-7) -> typing.Dict[str, typing.Any]:
     """The four terms of `yolo_v1`, each `(batch,)`, in a dict.
 
     Keys "coord" (weighted by `lambda_coord`), "object", "no_object"
@@ -190,9 +193,11 @@ def yolo_v1_terms(y_true, y_pred, grid_size=7, boxes_per_cell=2,
     }
 
 
-def yolo_v1(y_true, y_pred, grid_size=7, boxes_per_cell=2, num_classes=20,
-            lambda_coord=5.0, lambda_noobj=0.5, confidence_target="iou",
-            box_loss=None, eps=1e-7):
+def yolo_v1(y_true, y_pred, grid_size: int = 7, boxes_per_cell: int = 2,
+            num_classes: int = 20, lambda_coord: float = 5.0,
+            lambda_noobj: float = 0.5, confidence_target: str = "iou",
+            box_loss: typing.Optional[IoUFamilyLoss] = None,
+            eps: float = 1e-7):
     """YOLOv1 loss per image: equation (3) of Redmon et al. (2016).
 
     Summed over the image's cells and predictors:
@@ -213,7 +218,8 @@ def yolo_v1(y_true, y_pred, grid_size=7, boxes_per_cell=2, num_classes=20,
     IoU-family loss of this library, e.g. `CIoU()`) the coordinate term is
     `lambda_coord sum 1obj_ij box_loss(truth, box)` on the boxes decoded to
     image-normalised xyxy (negative sizes decode to empty boxes), as later
-    YOLO versions did.
+    YOLO versions did: the loss' `per_box` with the responsible predictors
+    as its mask (Smooth IoU's lambda is their mean IoU).
 
     See the module docstring for the layouts of `y_pred` and `y_true` and
     the rule for two objects in one cell. `YOLOv1` averages the per-image
@@ -265,9 +271,10 @@ class YOLOv1(DetectorLoss):
     The loss of an image is the sum over its cells and predictors; the
     default reduction "sum_over_batch_size" then averages over the images
     (reduction=None gives `(batch,)`). `sample_weight` is per image,
-    `(batch,)`: an image with weight 0 is replaced by an empty target and a
-    zero prediction before any math, so it contributes exactly 0 to the loss
-    and every gradient whatever it holds.
+    `(batch,)` or `(batch, 1)`, as for every detector loss (`DetectorLoss`):
+    an image with weight 0 is replaced by an empty target and a zero
+    prediction before any math, so it contributes exactly 0 to the loss and
+    every gradient whatever it holds.
 
     Args:
         grid_size, boxes_per_cell, num_classes, lambda_coord, lambda_noobj,

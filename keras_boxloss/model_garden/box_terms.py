@@ -31,7 +31,7 @@ def per_box_losses(box_loss, true_deltas, pred_deltas, mask, scale_factors,
     other boxes are exactly 0 in value and gradient and Smooth IoU's lambda
     is the foreground's mean IoU. `anchors` (yxyx, `[..., 4]`) are passed
     only to the losses that need them (`requires_anchors`)."""
-    if not getattr(box_loss, "requires_anchors", False):
+    if not box_loss.requires_anchors:
         anchors = None
     return box_loss.per_box_deltas(true_deltas, pred_deltas, scale_factors,
                                    anchors, "yxyx", mask=mask)
