@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from keras_boxloss.backbones import BACKBONES
 from keras_boxloss.odapi.accounting import (Report, Section, get_dotted,
                                              set_dotted)
 from keras_boxloss.odapi.pipeline import Pipeline, enum_name
@@ -20,7 +21,7 @@ FEATURE_EXTRACTORS = {
     "ssd_mobilenet_v2_keras": ("mobilenet_v2", True),
     "ssd_mobilenet_v3_small": ("mobilenet_v3_small", True),
 }
-OUR_BACKBONES = ("mobilenet_v2", "mobilenet_v3_small", "tiny")
+OUR_BACKBONES = BACKBONES  # one home: keras_boxloss/backbones.py
 KERAS_MOBILENET_V2_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 CONV_HYPERPARAMS_NOTE = (
     "our layers use Keras defaults (Glorot-uniform init, no L2 "
