@@ -14,11 +14,13 @@ import os
 from keras_boxloss.compare import plots, summary as summary_lib
 from keras_boxloss.compare.data import prepare_data
 from keras_boxloss.compare.files import load_curves, read_json, write_json
-from keras_boxloss.compare.plan import CURVES, METRICS, Run, plan_runs
+from keras_boxloss.compare.plan import CURVES, METRICS, plan_runs, variants
 from keras_boxloss.compare.runner import runner_for
 from keras_boxloss.compare.settling import settling, settling_markdown
+from keras_boxloss.compare.summary import choose_values, sweep_markdown
 
 INVOCATION = "compare.json"
+EVALUATE_ON = ("test", "validation")
 
 
 def _check_invocation(out_dir, invocation):
@@ -46,7 +48,8 @@ def _progress_bar(total, enabled):
 
 def compare(config, losses, seeds, out_dir, data=None, eval_data=None,
             overrides=(), steps=None, curve_every=None, progress=True,
-            cache_dir=None, title=None, images_dir=None):
+            cache_dir=None, title=None, images_dir=None, sweep=None,
+            evaluate_on="test"):
     """Trains and evaluates `config`'s detector once per loss and seed.
 
     Args:
@@ -61,18 +64,33 @@ def compare(config, losses, seeds, out_dir, data=None, eval_data=None,
         curve_every: Faster R-CNN: steps between validation points (default
             a quarter of the run); SSD/YOLOv1 evaluate every epoch.
         progress: show a progress bar over all runs' steps.
+        sweep: a `plan.Sweep` (see `plan.parse_sweep`): every loss and
+            seed once per value, run `<loss>-w<value>-seed<k>`; the summary
+            picks each loss's value by validation mAP@.5 (`choose_values`).
+        evaluate_on: "test" (the held-out split: test when there is one,
+            else val) or "validation" (the val split, which the curves
+            watch: for choosing settings without looking at test).
 
     Returns:
         The summary dict written to `summary.json`.
     """
+    if evaluate_on not in EVALUATE_ON:
+        raise ValueError(f"Expected `evaluate_on` one of {EVALUATE_ON}. "
+                         f"Received: evaluate_on={evaluate_on!r}")
     os.makedirs(out_dir, exist_ok=True)
     splits = prepare_data(data, out_dir, eval_data, cache_dir=cache_dir,
                           images_dir=images_dir)
+    if evaluate_on == "validation":
+        splits = validation_splits(splits)
     overrides = list(overrides)
+    # Keys a comparison made before them lacks compare equal at their
+    # defaults (None), so its runs/ folder still resumes.
     _check_invocation(out_dir, {
         "config": os.path.abspath(config), "data": splits.to_dict(),
-        "steps": steps, "overrides": overrides})
-    runs = plan_runs(losses, seeds)
+        "steps": steps, "overrides": overrides,
+        "sweep": sweep.to_dict() if sweep else None,
+        "evaluate_on": None if evaluate_on == "test" else evaluate_on})
+    runs = plan_runs(losses, seeds, sweep)
     runner = runner_for(config, splits, overrides, steps, curve_every)
     steps = runner.prepare(runs)
     print(f"Comparing {', '.join(losses)} over seeds {seeds} on "
@@ -93,14 +111,38 @@ def compare(config, losses, seeds, out_dir, data=None, eval_data=None,
                                                      bar.update))
     finally:
         bar.close()
-    return write_outputs(out_dir, results, losses, seeds, splits,
-                         title or os.path.basename(os.path.normpath(out_dir)))
+    # the tables' rows: a loss, or a loss at a swept value
+    results = [dict(r, loss=run.variant) for run, r in zip(runs, results)]
+    return write_outputs(out_dir, results, variants(losses, sweep), seeds,
+                         splits,
+                         title or os.path.basename(os.path.normpath(out_dir)),
+                         sweep=sweep, evaluate_on=evaluate_on,
+                         swept_losses=losses)
 
 
-def write_outputs(out_dir, results, losses, seeds, splits, title):
-    curves = {loss: {seed: load_curves(os.path.join(
-        Run(loss, seed).folder(out_dir), CURVES)) for seed in seeds}
-        for loss in losses}
+def validation_splits(splits):
+    """`splits` evaluated on the validation split (the curves' split).
+    Refused when the only held-out split is named test: choosing settings
+    on it would leave no untouched split to report."""
+    import dataclasses
+
+    if splits.curve == splits.evaluation and os.path.basename(
+            splits.curve).startswith("test"):
+        raise ValueError(
+            f"Expected a validation split to evaluate on (val-* records, "
+            f"or --eval-data), not the test split. Received: the held-out "
+            f"split {splits.curve} only")
+    return dataclasses.replace(splits, evaluation=splits.curve)
+
+
+def write_outputs(out_dir, results, losses, seeds, splits, title,
+                  sweep=None, evaluate_on="test", swept_losses=()):
+    """`losses`: the tables' rows (`plan.variants`), as `results`'
+    `loss`; with a `sweep`, `swept_losses` are the losses it crossed with
+    its values."""
+    curves = {row: {seed: load_curves(os.path.join(
+        out_dir, "runs", f"{row}-seed{seed}", CURVES)) for seed in seeds}
+        for row in losses}
     from keras_boxloss.training.determinism import environment
 
     summary = summary_lib.summarize(results, losses)
@@ -112,9 +154,16 @@ def write_outputs(out_dir, results, losses, seeds, splits, title):
                    runs=[{k: r[k] for k in ("loss", "seed", "steps",
                                             "train_seconds") if k in r}
                          for r in results])
+    if evaluate_on != "test":
+        summary["evaluate_on"] = evaluate_on
+    if sweep is not None:
+        summary["sweep"] = {**sweep.to_dict(), "choices": choose_values(
+            summary, swept_losses, sweep.values)}
     write_json(summary, os.path.join(out_dir, "summary.json"))
     markdown = summary_lib.format_markdown(summary, losses, title)
     markdown += settling_markdown(summary["settling"])
+    if sweep is not None:
+        markdown += sweep_markdown(summary["sweep"], evaluate_on)
     with open(os.path.join(out_dir, "results.md"), "w") as file:
         file.write(markdown)
     paths = plots.write_plots(summary, curves, losses, out_dir, title)

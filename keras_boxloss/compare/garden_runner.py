@@ -72,7 +72,8 @@ def is_garden_config(path):
 def run_params(config_path, run, splits, overrides="", train_steps=None,
                chunk=0):
     """The experiment config of `run` (locked): the YAML file, the user's
-    `--params_override` string, then data, loss and seed."""
+    `--params_override` string, the run's swept value, then data, loss and
+    seed."""
     from official.core import exp_factory
     from official.modeling import hyperparams
 
@@ -85,6 +86,9 @@ def run_params(config_path, run, splits, overrides="", train_steps=None,
     if overrides:
         params = hyperparams.override_params_dict(params, overrides,
                                                   is_strict=True)
+    if run.overrides:  # a sweep's value, after the user's overrides
+        params = hyperparams.override_params_dict(
+            params, ",".join(run.overrides), is_strict=True)
     task = {"train_data": {"input_path": splits.train,
                            "seed": 1000 * run.seed + chunk},
             "validation_data": {"input_path": splits.curve}}
@@ -292,6 +296,8 @@ def train_and_evaluate(config_path, run, splits, run_dir, overrides="",
     metrics, predictions = evaluate(params, run_dir, splits.evaluation,
                                     label_map)
     save_predictions(predictions, os.path.join(run_dir, "predictions.json"))
+    if run.value is not None:
+        metrics.update(value=run.value, keys=list(run.keys))
     metrics.update(loss=run.loss, seed=run.seed, steps=total,
                    train_seconds=points[-1].get("train_seconds"),
                    detector="faster_rcnn")

@@ -31,7 +31,8 @@ class KerasRunner(Runner):
 
 def run_config(config_path, run, splits, overrides=(), steps=None):
     """The detector config of `run`: the file, the data, the user's
-    overrides, then the run's loss and seed (which nothing overrides)."""
+    overrides, the run's swept value, then the run's loss and seed (which
+    nothing overrides)."""
     from keras_boxloss.data.label_map import read_label_map
     from keras_boxloss.training.config import load_config
 
@@ -42,7 +43,7 @@ def run_config(config_path, run, splits, overrides=(), steps=None):
                       f"{max(read_label_map(splits.label_map))}")
     if steps:
         values.append(f"trainer.steps={steps}")
-    values += [*overrides, f"loss.box_loss={run.loss}",
+    values += [*overrides, *run.overrides, f"loss.box_loss={run.loss}",
                f"trainer.seed={run.seed}"]
     config = load_config(config_path, values)
     if config.detector == "yolo_v1" and run.loss in ("huber", "balanced_l1"):
@@ -138,6 +139,8 @@ def train_and_evaluate(config_path, run, splits, run_dir, overrides=(),
         model, config, splits.evaluation,
         list(read_records(splits.evaluation)), label_map)
     save_predictions(predictions, os.path.join(run_dir, "predictions.json"))
+    if run.value is not None:
+        metrics.update(value=run.value, keys=list(run.keys))
     metrics.update(loss=run.loss, seed=run.seed, steps=config.trainer.steps,
                    train_seconds=callbacks[0].points[-1].get("train_seconds"),
                    detector=config.detector)

@@ -1,4 +1,5 @@
-"""The runs of a comparison: one per (loss, seed), each in its own folder.
+"""The runs of a comparison: one per (loss, seed), each in its own folder;
+with a sweep, one per (loss, swept value, seed).
 
 A run is finished when its folder holds `metrics.json` (written last); an
 interrupted comparison skips finished runs and resumes the others from
@@ -18,10 +19,25 @@ CURVES = "curves.json"
 class Run:
     loss: str
     seed: int
+    # A sweep's value, set on each of `keys` (config overrides applied
+    # after the user's); None without a sweep.
+    value: str | None = None
+    keys: tuple[str, ...] = ()
 
     @property
-    def name(self):
-        return f"{self.loss}-seed{self.seed}"
+    def variant(self) -> str:
+        """The row of the run's tables: the loss, with the swept value
+        (`giou-w5`)."""
+        return self.loss if self.value is None else \
+            f"{self.loss}-w{self.value}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.variant}-seed{self.seed}"
+
+    @property
+    def overrides(self) -> list[str]:
+        return [f"{key}={self.value}" for key in self.keys]
 
     def folder(self, out_dir):
         return os.path.join(out_dir, "runs", self.name)
@@ -83,6 +99,43 @@ def train_seconds_at(points, step, elapsed):
     return None if before is None else before + elapsed
 
 
-def plan_runs(losses, seeds):
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """One value per run set on every key in `keys` (e.g. both Faster
+    R-CNN stages' box-loss weights)."""
+    keys: tuple[str, ...]
+    values: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"keys": list(self.keys), "values": list(self.values)}
+
+
+def parse_sweep(text: str) -> Sweep:
+    """`"KEY=V1,V2"` or `"KEY1+KEY2=V1,V2"` (each value set on every
+    key) -> `Sweep`, checked."""
+    keys, _, values = str(text).partition("=")
+    keys = tuple(k.strip() for k in keys.split("+") if k.strip())
+    values = tuple(v.strip() for v in values.split(",") if v.strip())
+    if not keys or len(values) < 2 or len(set(values)) != len(values) \
+            or any("/" in v or " " in v for v in values):
+        raise ValueError(f"Expected `sweep` as KEY=V1,V2,... or "
+                         f"KEY1+KEY2=V1,V2,... with two or more distinct "
+                         f"values (no '/' or spaces: they name folders). "
+                         f"Received: sweep={text!r}")
+    return Sweep(keys, values)
+
+
+def plan_runs(losses, seeds, sweep: Sweep | None = None) -> list[Run]:
     """Seed-major, so an interrupted comparison has whole seeds done."""
-    return [Run(loss, seed) for seed in seeds for loss in losses]
+    if sweep is None:
+        return [Run(loss, seed) for seed in seeds for loss in losses]
+    return [Run(loss, seed, value, sweep.keys) for seed in seeds
+            for value in sweep.values for loss in losses]
+
+
+def variants(losses, sweep: Sweep | None = None) -> list[str]:
+    """The tables' rows, in order: the losses, or each loss per value."""
+    if sweep is None:
+        return list(losses)
+    return [Run(loss, 0, value).variant for loss in losses
+            for value in sweep.values]

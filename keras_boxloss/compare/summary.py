@@ -182,3 +182,64 @@ def format_markdown(summary, losses, title=None):
                       "that one gap. Run 3 or more seeds (`--seeds 3`) for "
                       "one."]
     return "\n".join(lines) + "\n"
+
+
+# A sweep's choice: the validation metric that picks a loss's value, and
+# the one reported beside it (what the localisation metric would pick).
+CHOOSE_BY = ("AP50", "mAP@.5")
+ALSO_BY = ("mean_iou_every_prediction", "mean IoU")
+
+
+def choose_values(summary, losses, values):
+    """Per loss of a sweep, the value with the best mean mAP@.5 over seeds
+    (the first in `values` order on a tie), and the one mean IoU would
+    have picked.
+
+    Args:
+        summary: `summarize`'s dict, its rows `<loss>-w<value>`.
+        losses, values: the sweep's losses and values (strings).
+
+    Returns:
+        `{loss: {"value", "by_mean_iou", "AP50": {value: mean},
+        "mean_iou_every_prediction": {value: mean}}}`; a loss without
+        results is left out.
+    """
+    choices = {}
+    for loss in losses:
+        means = {}
+        for key, _ in (CHOOSE_BY, ALSO_BY):
+            rows = summary["metrics"].get(key, {})
+            means[key] = {value: rows[f"{loss}-w{value}"]["mean"]
+                          for value in values if f"{loss}-w{value}" in rows}
+        if not means[CHOOSE_BY[0]]:
+            continue
+
+        def best(by):
+            # max keeps the first of equal values: the `values` order
+            return max(by, key=by.get) if by else None
+
+        choices[loss] = {"value": best(means[CHOOSE_BY[0]]),
+                         "by_mean_iou": best(means[ALSO_BY[0]]), **means}
+    return choices
+
+
+def sweep_markdown(sweep, evaluate_on="test"):
+    """The sweep's choices as a markdown table ("" without any)."""
+    if not sweep.get("choices"):
+        return ""
+    split = ("validation" if evaluate_on == "validation" else
+             "held-out (not validation: the choice has seen the reported "
+             "split)")
+    keys = " and ".join(f"`{key}`" for key in sweep["keys"])
+    lines = ["", f"Sweep of {keys} over {', '.join(sweep['values'])}: each "
+                 f"loss's value by {CHOOSE_BY[1]} on the {split} split "
+                 f"(mean over seeds), and what {ALSO_BY[1]} would have "
+                 f"chosen:", "",
+             f"| loss | chosen ({CHOOSE_BY[1]}) | {CHOOSE_BY[1]} | "
+             f"by {ALSO_BY[1]} |", "|---|---|---|---|"]
+    for loss, choice in sweep["choices"].items():
+        value = choice["value"]
+        lines.append(f"| {loss} | {value} | "
+                     f"{choice[CHOOSE_BY[0]][value]:.3f} | "
+                     f"{choice['by_mean_iou']} |")
+    return "\n".join(lines) + "\n"
