@@ -62,6 +62,9 @@ def add_arguments(parser):
 
 
 def run(args: argparse.Namespace) -> int:
+    from keras_boxloss.cli.errors import require_model_garden
+
+    require_model_garden("garden-export")  # not a bare ImportError below
     from keras_boxloss.model_garden.export import export, load_params
 
     import tempfile

@@ -28,6 +28,9 @@ def add_arguments(parser):
 
 
 def run(args: argparse.Namespace) -> int:
+    from keras_boxloss.cli.errors import require_model_garden
+
+    require_model_garden("garden-train")  # not a bare ImportError below
     from absl import flags
 
     from keras_boxloss.cli.errors import CommandError
