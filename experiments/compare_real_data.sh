@@ -16,32 +16,32 @@ D=../shared/datasets
 if [ ! -f data/raccoon/label_map.pbtxt ]; then
   keras-boxloss convert --annotations $D/raccoon/data/train_labels.csv $D/raccoon/data/test_labels.csv \
     --images $D/raccoon/images --split train=$D/raccoon/data/train_labels.csv \
-    --split test=$D/raccoon/data/test_labels.csv --output data/raccoon --no-progress
+    --split test=$D/raccoon/data/test_labels.csv --output-dir data/raccoon --no-progress
 fi
 if [ ! -f data/bccd/label_map.pbtxt ]; then
   B=$D/bccd/BCCD
   keras-boxloss convert --annotations $B/Annotations --images $B/JPEGImages \
     --split train=$B/ImageSets/Main/train.txt --split val=$B/ImageSets/Main/val.txt \
-    --split test=$B/ImageSets/Main/test.txt --output data/bccd --no-progress
+    --split test=$B/ImageSets/Main/test.txt --output-dir data/bccd --no-progress
 fi
 C="--losses $LOSSES --seeds $SEEDS --no-progress"
 keras-boxloss compare --config model_garden_configs/ssd/ssd_tiny_raccoon.yaml --data data/raccoon \
-  --out runs/compare-ssd-raccoon-600 $C
+  --output-dir runs/compare-ssd-raccoon-600 $C
 keras-boxloss compare --config model_garden_configs/faster_rcnn/compare_raccoon_cpu.yaml --data data/raccoon \
-  --curve-every 200 --out runs/compare-frcnn-raccoon $C
+  --curve-every 200 --output-dir runs/compare-frcnn-raccoon $C
 # The same, 1,500 steps with the LR drop at 1,000, so the last curve interval
 # (1,250 -> 1,500) starts 250 steps after it: 30-33 min a run (measured).
 keras-boxloss compare --config model_garden_configs/faster_rcnn/compare_raccoon_cpu.yaml --data data/raccoon \
   --curve-every 250 --steps 1500 --set "trainer.optimizer_config.learning_rate.stepwise.boundaries=[1000]" \
-  --out runs/compare-frcnn-raccoon-1500 $C
+  --output-dir runs/compare-frcnn-raccoon-1500 $C
 keras-boxloss compare --config model_garden_configs/ssd/ssd_tiny_bccd.yaml --data data/bccd \
-  --steps 800 --set trainer.steps_per_epoch=200 --out runs/compare-ssd-bccd-800 $C
+  --steps 800 --set trainer.steps_per_epoch=200 --output-dir runs/compare-ssd-bccd-800 $C
 # BCCD's curve every 100 steps: its last point pair (300 -> 400) lies wholly
 # after the LR drop at 300, which is what the settling judgement needs.
 keras-boxloss compare --config model_garden_configs/faster_rcnn/compare_bccd_cpu.yaml --data data/bccd \
-  --curve-every 100 --out runs/compare-frcnn-bccd $C
+  --curve-every 100 --output-dir runs/compare-frcnn-bccd $C
 # The same, 1,000 steps with the LR drop at 600, so the last curve interval
 # (800 -> 1,000) starts 200 steps after it: ~30 min a run (measured).
 keras-boxloss compare --config model_garden_configs/faster_rcnn/compare_bccd_cpu.yaml --data data/bccd \
   --curve-every 200 --steps 1000 --set "trainer.optimizer_config.learning_rate.stepwise.boundaries=[600]" \
-  --out runs/compare-frcnn-bccd-1000 $C
+  --output-dir runs/compare-frcnn-bccd-1000 $C
