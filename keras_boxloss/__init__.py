@@ -17,8 +17,8 @@ __version__ = "0.1.0"
 
 __all__ = ["AlphaIoU", "BalancedL1", "CIoU", "DIoU", "EIoU", "FocalEIoU",
            "GIoU", "HuberBox", "InnerIoU", "IoU", "MPDIoU", "MultiBox", "NWD",
-           "SIoU", "ShapeIoU", "SmoothIoU", "YOLOv1", "SSD", "YOLOv1Detector",
-           "boxes", "losses"]
+           "SIoU", "ShapeIoU", "SmoothIoU", "WIoU", "YOLOv1", "SSD",
+           "YOLOv1Detector", "boxes", "losses"]
 
 # The modules whose import registers what a saved model names.
 REGISTERING = ("keras_boxloss.losses", "keras_boxloss.detectors")
@@ -43,5 +43,5 @@ else:
     from keras_boxloss.losses import (NWD, AlphaIoU, BalancedL1, CIoU,
                                       DIoU, EIoU, FocalEIoU, GIoU, HuberBox,
                                       InnerIoU, IoU, MPDIoU, MultiBox, SIoU,
-                                      ShapeIoU, SmoothIoU, YOLOv1)
+                                      ShapeIoU, SmoothIoU, WIoU, YOLOv1)
     from keras_boxloss.detectors import SSD, YOLOv1Detector

@@ -16,6 +16,7 @@ from keras_boxloss.losses.nwd_loss import NWD, nwd
 from keras_boxloss.losses.shape_iou_loss import ShapeIoU, shape_iou
 from keras_boxloss.losses.siou_loss import SIoU, siou
 from keras_boxloss.losses.smooth_iou_loss import SmoothIoU, smooth_iou
+from keras_boxloss.losses.wiou_loss import WIoU, wiou
 from keras_boxloss.losses.yolo_v1_loss import YOLOv1, yolo_v1
 
 __all__ = [
@@ -36,5 +37,6 @@ __all__ = [
     "ShapeIoU", "shape_iou",
     "SIoU", "siou",
     "SmoothIoU", "smooth_iou",
+    "WIoU", "wiou",
     "YOLOv1", "yolo_v1",
 ]

@@ -15,6 +15,7 @@ from keras_boxloss.losses.shape_iou_loss import ShapeIoU
 from keras_boxloss.losses.siou_loss import SIoU
 from keras_boxloss.losses.smooth_iou_loss import SmoothIoU
 from keras_boxloss.losses.validation import check_choice
+from keras_boxloss.losses.wiou_loss import WIoU
 
 BOX_LOSSES = {
     "huber": HuberBox,
@@ -27,6 +28,7 @@ BOX_LOSSES = {
     "focal_eiou": FocalEIoU,
     "alpha_iou": AlphaIoU,
     "siou": SIoU,
+    "wiou": WIoU,
     "mpdiou": MPDIoU,
     "inner_iou": InnerIoU,
     "shape_iou": ShapeIoU,
