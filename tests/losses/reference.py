@@ -73,8 +73,74 @@ def smooth_iou(ts, ps, delta=1.0, eps=1e-7):
             for t, p, i in zip(ts, ps, ious)]
 
 
+def enclosing_size(t, p):
+    """(C_w, C_h) of the enclosing box of two ordered boxes."""
+    return (max(t[2], p[2]) - min(t[0], p[0]),
+            max(t[3], p[3]) - min(t[1], p[1]))
+
+
+def centre_offset(t, p):
+    return ((p[0] + p[2]) / 2 - (t[0] + t[2]) / 2,
+            (p[1] + p[3]) / 2 - (t[1] + t[3]) / 2)
+
+
+def eiou_loss(t, p, eps=1e-7):
+    cw, ch = enclosing_size(t, p)
+    dw = (p[2] - p[0]) - (t[2] - t[0])
+    dh = (p[3] - p[1]) - (t[3] - t[1])
+    return diou_loss(t, p, eps) + dw**2 / (cw**2 + eps) + dh**2 / (ch**2 + eps)
+
+
+def focal_eiou_loss(t, p, gamma=0.5, eps=1e-7):
+    return iou(t, p, eps) ** gamma * eiou_loss(t, p, eps)
+
+
+def siou_loss(t, p, theta=4.0, eps=1e-7):
+    """The paper's SIoU with its arcsin form of the angle cost."""
+    dx, dy = centre_offset(t, p)
+    sigma = math.hypot(dx, dy)
+    angle = (1 - 2 * math.sin(math.asin(abs(dy) / sigma) - math.pi / 4) ** 2
+             if sigma > 0 else 0.0)
+    gamma = 2 - angle
+    cw, ch = enclosing_size(t, p)
+    distance = sum(1 - math.exp(-gamma * r)
+                   for r in ((dx / cw) ** 2, (dy / ch) ** 2))
+    wt, ht = t[2] - t[0], t[3] - t[1]
+    wp, hp = p[2] - p[0], p[3] - p[1]
+    shape = sum((1 - math.exp(-abs(a - b) / max(a, b))) ** theta
+                for a, b in ((wp, wt), (hp, ht)))
+    return 1 - iou(t, p, eps) + (distance + shape) / 2
+
+
+def alpha_iou_loss(t, p, alpha=3.0, penalty="iou", eps=1e-7):
+    loss = 1 - iou(t, p, eps) ** alpha
+    if penalty == "giou":
+        # GIoU's penalty |C \\ (A u B)| / |C| is giou_loss - iou_loss
+        loss += (giou_loss(t, p, eps) - iou_loss(t, p, eps)) ** alpha
+    if penalty in ("diou", "ciou"):
+        loss += (diou_loss(t, p, eps) - iou_loss(t, p, eps)) ** alpha
+    if penalty == "ciou":
+        v = aspect_v(t, p, eps)
+        beta = v / (1 - iou(t, p, eps) + v)
+        loss += (beta * v) ** alpha
+    return loss
+
+
+def wiou_loss(t, p, version=1, iou_loss_mean=None, alpha=1.9, delta=3.0,
+              eps=1e-7):
+    cw, ch = enclosing_size(t, p)
+    dx, dy = centre_offset(t, p)
+    loss = math.exp((dx**2 + dy**2) / (cw**2 + ch**2)) * iou_loss(t, p, eps)
+    if version == 3:
+        beta = iou_loss(t, p, eps) / iou_loss_mean
+        loss *= beta / (delta * alpha ** (beta - delta))
+    return loss
+
+
 PER_BOX = {"iou": iou_loss, "giou": giou_loss, "diou": diou_loss,
            "ciou": ciou_loss, "huber": huber_box}
+PER_BOX.update(eiou=eiou_loss, focal_eiou=focal_eiou_loss, siou=siou_loss,
+               alpha_iou=alpha_iou_loss, wiou=wiou_loss)
 
 
 def per_box(name, ts, ps):
