@@ -22,7 +22,8 @@ def default_config():
 
 
 def add_arguments(parser):
-    from keras_boxloss.cli.options import (add_deprecated_alias,
+    from keras_boxloss.cli.options import (add_cache_dir_argument,
+                                           add_deprecated_alias,
                                            add_progress_argument,
                                            add_set_argument)
 
@@ -67,8 +68,7 @@ def add_arguments(parser):
     add_set_argument(parser, "override a config field for every run, e.g. "
                              "--set trainer.steps_per_epoch=25 (Model "
                              "Garden: its dotted keys)")
-    parser.add_argument("--cache-dir", metavar="DIR",
-                        help="where the generated dataset is cached")
+    add_cache_dir_argument(parser)
     add_progress_argument(parser)
 
 

@@ -73,6 +73,10 @@ def add_data_arguments(parser, what="records (default: the generated shapes "
         "--label-map", metavar="FILE",
         help="label map .pbtxt (default: label_map.pbtxt next to the "
              "records)")
+    add_cache_dir_argument(parser)
+
+
+def add_cache_dir_argument(parser):
     parser.add_argument(
         "--cache-dir", metavar="DIR",
         help="where the generated default dataset is cached (default: "
