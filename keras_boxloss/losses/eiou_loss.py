@@ -119,7 +119,7 @@ class EIoU(IoUFamilyLoss):
 
     Example:
     >>> loss = EIoU()
-    >>> # disjoint: 1 - 0 + 200/900 + 0 + 0
+    >>> # disjoint: 1 - 0 + 800/1800 + 0 + 0
     >>> round(float(loss([[0., 0., 10., 10.]], [[20., 20., 30., 30.]])), 6)
     1.444444
     """
