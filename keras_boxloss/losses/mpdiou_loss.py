@@ -24,7 +24,7 @@ def check_image_size(image_size):
 def mpdiou(y_true, y_pred, image_size=(1.0, 1.0), box_format: str = "xyxy",
            scale_factors=None, anchors=None, anchor_format: str = "yxyx",
            eps: float = 1e-7):
-    """MPDIoU loss per box: `1 - IoU + d1^2 / (w^2 + h^2) + d2^2 / (w^2 + h^2)`.
+    """MPDIoU loss per box: `1 - IoU + (d1^2 + d2^2) / (w^2 + h^2)`.
 
     Ma and Xu, "MPDIoU: A Loss for Efficient and Accurate Bounding Box
     Regression" (arXiv 2307.07662): `d1` and `d2` are the distances between

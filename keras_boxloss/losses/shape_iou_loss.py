@@ -51,7 +51,7 @@ def shape_iou(y_true, y_pred, scale: float = 0.0, box_format: str = "xyxy",
         `(...)` loss per box.
 
     Example:
-    >>> # same size, centres 1 apart along x: IoU 9/11, distance 1/(11^2 + 10^2)
+    >>> # same size, centres 1 apart in x: IoU 9/11, distance 1/(11^2 + 10^2)
     >>> round(float(shape_iou([[0., 0., 10., 10.]], [[1., 0., 11., 10.]])[0]),
     ...       6)
     0.186343

@@ -2,11 +2,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
 
 from keras_boxloss import BalancedL1, HuberBox
 from keras_boxloss.losses import balanced_l1, huber_box
 from tests.losses import reference
 from tests.losses.backend_utils import to_numpy, value_and_grads
+from tests.losses.test_properties import SETTINGS, any_side, box_pairs
 
 B = math.e**3 - 1  # exp(gamma / alpha) - 1 at the defaults: 19.0855
 
@@ -113,3 +115,16 @@ def test_multibox_runs_it_on_the_positive_deltas():
                        - reference.huber_box((0,) * 4, errors))
     np.testing.assert_allclose(balanced - huber, [expected_change, 0.0],
                                rtol=1e-5, atol=1e-6)
+
+
+@SETTINGS
+@given(box_pairs(sides=any_side))
+def test_between_zero_and_gamma_l1_and_symmetric(pair):
+    t, p = pair
+    value = to_numpy(balanced_l1(t, p))
+    l1 = np.abs(p.astype("float64") - t).sum(-1)
+    assert np.all(value >= 0)
+    # gamma / b - alpha < 0 at the defaults: below the gamma |x| line
+    assert np.all(value <= 1.5 * l1 * (1 + 1e-6) + 1e-6)
+    np.testing.assert_allclose(to_numpy(balanced_l1(p, t)), value,
+                               rtol=1e-6, atol=1e-6)

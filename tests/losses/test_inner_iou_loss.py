@@ -63,7 +63,7 @@ def test_matches_float64_reference_and_its_gradient(base):
                 for a, b in zip(t, p)]
     np.testing.assert_allclose(value, expected, rtol=1e-5, atol=1e-6)
     if base == "ciou":
-        return  # CIoU's alpha is held constant: the reference differentiates it
+        return  # CIoU's alpha is held constant; the reference's is not
     _, (grad,) = value_and_grads(
         lambda a: inner_iou(t.astype("float32"), a, **kwargs),
         p.astype("float32"))
@@ -107,5 +107,6 @@ def test_config_keeps_ratio_and_base():
     ({"base": "focal_eiou"}, "base"),
 ])
 def test_bad_arguments_are_clear_errors(kwargs, arg):
-    with pytest.raises(ValueError, match=f"Expected `{arg}`.*Received: {arg}="):
+    with pytest.raises(ValueError,
+                       match=f"Expected `{arg}`.*Received: {arg}="):
         InnerIoU(**kwargs)

@@ -1,12 +1,14 @@
 import numpy as np
 import pytest
+from hypothesis import given
 
 from keras_boxloss import MPDIoU
-from keras_boxloss.losses import mpdiou
+from keras_boxloss.losses import iou, mpdiou
 from tests.losses import reference
 from tests.losses.backend_utils import to_numpy, value_and_grads
 from tests.losses.test_deltas_mode import (ANCHORS, PRED_BOXES,
                                            TRUE_BOXES)
+from tests.losses.test_properties import SETTINGS, any_side, box_pairs
 
 
 @pytest.mark.parametrize("target, prediction, image_size, expected", [
@@ -95,3 +97,13 @@ def test_bad_image_size_is_a_clear_error(image_size):
     with pytest.raises(ValueError,
                        match="Expected `image_size`.*Received: image_size="):
         MPDIoU(image_size=image_size)
+
+
+@SETTINGS
+@given(box_pairs(sides=any_side))
+def test_never_below_the_iou_loss_and_symmetric(pair):
+    t, p = pair
+    value = to_numpy(mpdiou(t, p, image_size=(50, 80)))
+    assert np.all(value >= to_numpy(iou(t, p)) - 1e-6)
+    np.testing.assert_allclose(to_numpy(mpdiou(p, t, image_size=(50, 80))),
+                               value, rtol=1e-6, atol=1e-6)

@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
 
 from keras_boxloss import NWD
 from keras_boxloss.losses import nwd
@@ -9,6 +10,7 @@ from tests.losses import reference
 from tests.losses.backend_utils import to_numpy, value_and_grads
 from tests.losses.test_deltas_mode import (ANCHORS, PRED_BOXES,
                                            TRUE_BOXES)
+from tests.losses.test_properties import SETTINGS, any_side, box_pairs
 
 
 @pytest.mark.parametrize("target, prediction, expected", [
@@ -86,3 +88,14 @@ def test_bad_constant_is_a_clear_error(constant):
     with pytest.raises(ValueError,
                        match="Expected `constant`.*Received: constant="):
         NWD(constant=constant)
+
+
+@SETTINGS
+@given(box_pairs(sides=any_side))
+def test_bounded_symmetric_and_zero_only_for_identical_boxes(pair):
+    t, p = pair
+    value = to_numpy(nwd(t, p))
+    # < 1 exactly; float32 rounds 1 - exp(-16) to 1
+    assert np.all((value >= 0) & (value <= 1))
+    np.testing.assert_allclose(to_numpy(nwd(p, t)), value, atol=1e-7)
+    np.testing.assert_array_equal(to_numpy(nwd(t, t)), 0.0)

@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
 
 from keras_boxloss import ShapeIoU
 from keras_boxloss.losses import diou, shape_iou
@@ -9,6 +10,7 @@ from tests.losses import reference
 from tests.losses.backend_utils import to_numpy, value_and_grads
 from tests.losses.test_deltas_mode import (ANCHORS, PRED_BOXES,
                                            TRUE_BOXES)
+from tests.losses.test_properties import SETTINGS, any_side, box_pairs
 
 
 def cost(omega):
@@ -97,3 +99,13 @@ def test_deltas_decode_against_the_anchors_and_need_them():
 def test_bad_scale_is_a_clear_error(scale):
     with pytest.raises(ValueError, match="Expected `scale`.*Received: scale="):
         ShapeIoU(scale=scale)
+
+
+@SETTINGS
+@given(box_pairs(sides=any_side))
+def test_bounded_for_any_boxes_inverted_included(pair):
+    t, p = pair
+    for scale in (0.0, 1.0):
+        # 1 - IoU <= 1, the weighted distance <= 2, half the cost <= 1
+        value = to_numpy(shape_iou(t, p, scale=scale))
+        assert np.all((value >= -1e-6) & (value <= 4 + 1e-6)), scale
