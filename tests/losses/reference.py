@@ -231,7 +231,7 @@ def inner_iou_loss(t, p, ratio=0.75, base="iou", eps=1e-7):
         return (cx - ratio * w / 2, cy - ratio * h / 2,
                 cx + ratio * w / 2, cy + ratio * h / 2)
 
-    return (PER_BOX[base](t, p, eps) + iou(t, p, eps)
+    return (PER_BOX[base](t, p, eps=eps) + iou(t, p, eps)
             - iou(inner(t), inner(p), eps))
 
 
