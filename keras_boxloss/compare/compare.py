@@ -2,11 +2,13 @@
 ones), then tables, JSON and plots.
 
 `out_dir` holds `compare.json` (what was compared: config, data, steps,
-overrides), `runs/<loss>-seed<k>/` (checkpoints, `curves.json`,
+overrides, sweep, evaluation split), `runs/<loss>-seed<k>/` (with a sweep
+`runs/<loss>-w<value>-seed<k>/`: checkpoints, `curves.json`,
 `predictions.json`, `metrics.json`), and the outputs: `summary.json`,
 `results.md`, `metrics.png`, `curves.png`. Re-running the same command
 resumes; adding losses or seeds extends the comparison; changing the config,
-data, steps or overrides is refused (use another `out_dir`).
+data, steps, overrides, sweep or evaluation split is refused (use another
+`out_dir`).
 """
 
 import os
