@@ -11,13 +11,17 @@ from keras_boxloss.losses.diou_loss import DIoU
 from keras_boxloss.losses.eiou_loss import EIoU
 from keras_boxloss.losses.giou_loss import GIoU
 from keras_boxloss.losses.iou_loss import IoU
+from keras_boxloss.losses.shape_iou_loss import ShapeIoU
+from keras_boxloss.losses.siou_loss import SIoU
 
 # The IoU-family losses Inner-IoU can extend, by their registry names: those
-# of the form 1 - IoU + penalty with no arguments of their own (Smooth IoU
-# mixes in a Huber term on the coordinates, MPDIoU needs an image size,
-# Focal-EIoU multiplies the whole loss by IoU^gamma).
+# of the form 1 - IoU + penalty, their own arguments (SIoU's theta,
+# Shape-IoU's scale) at their defaults. Not: Smooth IoU (a Huber term on the
+# coordinates), MPDIoU (needs an image size), Focal-EIoU and Alpha-IoU (IoU
+# enters as a weight or a power, not as 1 - IoU), WIoU (a running mean),
+# NWD (no IoU).
 INNER_IOU_BASES = {"iou": IoU, "giou": GIoU, "diou": DIoU, "ciou": CIoU,
-                   "eiou": EIoU}
+                   "eiou": EIoU, "siou": SIoU, "shape_iou": ShapeIoU}
 
 
 def check_inner_iou_args(ratio, base):
@@ -45,16 +49,17 @@ def inner_iou(y_true, y_pred, ratio: float = 0.75, base: str = "iou",
 
     `IoU_inner` is invariant under translation and per-axis scaling (the
     scaling commutes with scaling about the centre), so deltas need anchors
-    exactly when the base does (DIoU, CIoU, EIoU).
+    exactly when the base does (all but IoU and GIoU).
 
     Args:
         y_true: `(..., 4)` target boxes in `box_format`.
         y_pred: `(..., 4)` predicted boxes in `box_format`.
         ratio: the auxiliary boxes' scale, > 0 (the paper uses 0.5-1.5).
-        base: the loss extended: "iou", "giou", "diou", "ciou" or "eiou".
+        base: the loss extended: "iou", "giou", "diou", "ciou", "eiou",
+            "siou" or "shape_iou" (their own arguments at their defaults).
         box_format: "xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw",
-            "yxhw", or "deltas" (anchors required for "diou", "ciou",
-            "eiou").
+            "yxhw", or "deltas" (anchors required for all bases but "iou"
+            and "giou").
         scale_factors: deltas mode only: `(sy, sx, sh, sw)`, default
             (10, 10, 5, 5).
         anchors: deltas mode: `(..., 4)` anchors broadcastable to the boxes.
@@ -89,8 +94,8 @@ class InnerIoU(IoUFamilyLoss):
     See `keras_boxloss.losses.inner_iou` for the formula and the arguments
     (`ratio`, `base`, `box_format`, `scale_factors`, `anchors`,
     `anchor_format`, `eps`), plus Keras' `reduction`, `name` and `dtype`.
-    `requires_anchors` is the base's: deltas with base "diou", "ciou" or
-    "eiou" need `anchors`.
+    `requires_anchors` is the base's: deltas with any base but "iou" and
+    "giou" need `anchors`.
 
     Example:
     >>> loss = InnerIoU(ratio=0.5, base="giou")
