@@ -196,6 +196,8 @@ CASES = {
                                           box_format="deltas",
                                           anchors=ANCHORS),
                                  delta_example, pairs(DEGENERATE_DELTAS)),
+    "InnerIoU-siou": Case(InnerIoU(ratio=1.1, base="siou"), box_example,
+                          pairs(DEGENERATE)),
     "ShapeIoU": Case(ShapeIoU(), box_example, pairs(DEGENERATE)),
     "ShapeIoU-scaled": Case(ShapeIoU(scale=1.5), box_example,
                             pairs(DEGENERATE)),
