@@ -59,6 +59,8 @@ def test_per_box_shape_and_dtype(name, dtype, expected):
     loss = get_box_loss(name)
     t, p = boxes(np.random.default_rng(0))
     t, p = (keras.ops.cast(x, dtype) for x in (t, p))
+    if keras.backend.standardize_dtype(t.dtype) != dtype:
+        pytest.skip(f"{dtype} is not enabled on this backend (JAX x64)")
     for value in (loss.per_box(t, p), loss.per_box(t, p, mask=MASK)):
         assert tuple(value.shape) == (3, 2)
         assert keras.backend.standardize_dtype(value.dtype) == expected
