@@ -13,10 +13,10 @@ def test_demo_prints_a_row_per_loss(capsys):
 
 
 def test_unknown_loss_is_one_clear_line(capsys):
-    assert main(["demo", "--losses", "siou"]) == 2
+    assert main(["demo", "--losses", "no_such_loss"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("keras-boxloss demo: error: Expected `loss`")
-    assert "Received: loss='siou'" in err and len(err.splitlines()) == 1
+    assert "Received: loss='no_such_loss'" in err and len(err.splitlines()) == 1
 
 
 def test_no_command_prints_help(capsys):
