@@ -52,8 +52,9 @@ def _targets():
 
     images, gt_boxes, gt_classes = generated_batch(image_size=IMAGE_SIZE)
     anchor_generator = _anchor_generator()
-    encoder = RetinaNetLabelEncoder(anchor_generator, bounding_box_format="xyxy",
-                                    encoding_format="center_xywh")
+    encoder = RetinaNetLabelEncoder(
+        anchor_generator, bounding_box_format="xyxy",
+        encoding_format="center_xywh")
     deltas, classes = encoder(images, gt_boxes, gt_classes)
     anchors = ops.concatenate(list(anchor_generator(images).values()), 0)
     return (np.asarray(anchors), np.asarray(deltas), np.asarray(classes),
