@@ -9,7 +9,8 @@ MODULES = ["huber_box_loss", "iou_loss", "giou_loss", "diou_loss", "multibox_los
            "yolo_v1_loss",
            "ciou_loss", "smooth_iou_loss",
            "balanced_l1_loss", "nwd_loss", "mpdiou_loss", "inner_iou_loss",
-           "shape_iou_loss"]
+           "shape_iou_loss",
+           "eiou_loss", "alpha_iou_loss", "siou_loss", "wiou_loss"]
 
 
 @pytest.mark.parametrize("name", MODULES)
