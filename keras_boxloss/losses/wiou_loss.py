@@ -214,8 +214,11 @@ class WIoU(IoUFamilyLoss):
                  scale_factors=None, anchors=None, anchor_format: str = "yxyx",
                  eps: float = 1e-7, reduction="sum_over_batch_size",
                  name=None, dtype=None):
-        version, alpha, delta, iou_loss_mean, momentum = check_wiou_args(
-            version, alpha, delta, iou_loss_mean, momentum)
+        version, alpha, delta, _, momentum = check_wiou_args(
+            version, alpha, delta, None, momentum)
+        # The class always holds a mean (its variable's start), even for v1.
+        iou_loss_mean = validation.check_positive("iou_loss_mean",
+                                                  iou_loss_mean)
         super().__init__(box_format=box_format, scale_factors=scale_factors,
                          anchors=anchors, anchor_format=anchor_format,
                          eps=eps, reduction=reduction, name=name, dtype=dtype)

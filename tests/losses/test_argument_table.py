@@ -18,6 +18,7 @@ from keras_boxloss import (CIoU, DIoU, GIoU, HuberBox, IoU, MultiBox,
                            SmoothIoU)
 from keras_boxloss.losses import (NWD, BalancedL1, InnerIoU, MPDIoU,
                                   ShapeIoU, YOLOv1)
+from keras_boxloss.losses import AlphaIoU, EIoU, FocalEIoU, SIoU, WIoU
 
 NAN, INF = float("nan"), float("inf")
 IOU_FAMILY = [IoU, GIoU, DIoU, CIoU, SmoothIoU]
@@ -25,6 +26,8 @@ ALL = [HuberBox] + IOU_FAMILY + [MultiBox, YOLOv1]
 # Issue 18's losses, appended (each helper's edit stays its own lines).
 IOU_FAMILY += [NWD, MPDIoU, InnerIoU, ShapeIoU]
 ALL += [BalancedL1, NWD, MPDIoU, InnerIoU, ShapeIoU]
+IOU_FAMILY += [EIoU, FocalEIoU, AlphaIoU, SIoU, WIoU]
+ALL += [EIoU, FocalEIoU, AlphaIoU, SIoU, WIoU]
 # MultiBox's only required argument, given in every MultiBox row.
 REQUIRED = {MultiBox: {"num_classes": 2}}
 
@@ -181,6 +184,26 @@ for value in ("1", -0.5, NAN, INF, True, None):
     row(ShapeIoU, {"scale": value}, "scale", NUMBER, ">= 0")
 for cls, kwargs in ((NWD, {}), (MPDIoU, {}), (ShapeIoU, {}),
                     (InnerIoU, {"base": "ciou"})):
+    row(cls, {**kwargs, "box_format": "deltas"}, "anchors", "not invariant")
+
+# Issue 18: EIoU, FocalEIoU, AlphaIoU, SIoU, WIoU.
+for value in ("0.5", -1.0, 0, NAN, INF, True, None):
+    row(FocalEIoU, {"gamma": value}, "gamma", NUMBER, "> 0")
+    row(AlphaIoU, {"alpha": value}, "alpha", NUMBER, "> 0")
+    row(SIoU, {"theta": value}, "theta", NUMBER, "> 0")
+    for arg in ("alpha", "delta", "iou_loss_mean"):
+        row(WIoU, {arg: value}, arg, NUMBER, "> 0")
+for value in ("yes", 1, None):
+    row(FocalEIoU, {"weight_gradient": value}, "weight_gradient",
+        "True or False")
+for value in ("eiou", "IoU", None, 1):
+    row(AlphaIoU, {"penalty": value}, "penalty", "one of ['iou'")
+for value in (2, "1", 1.5, True, None):
+    row(WIoU, {"version": value}, "version", "one of [1, 3]")
+for value in (-0.1, 1.5, "0.1", NAN, True, None):
+    row(WIoU, {"momentum": value}, "momentum", "number in [0, 1]")
+for cls, kwargs in ((EIoU, {}), (FocalEIoU, {}), (SIoU, {}), (WIoU, {}),
+                    (AlphaIoU, {"penalty": "diou"})):
     row(cls, {**kwargs, "box_format": "deltas"}, "anchors", "not invariant")
 
 
