@@ -16,9 +16,10 @@ import math
 import numpy as np
 
 from keras_boxloss.boxes import DEFAULT_SCALE_FACTORS as SCALE_FACTORS
-from keras_boxloss.losses import (balanced_l1, ciou, diou, giou, huber_box,
-                                  inner_iou, iou, mpdiou, nwd, shape_iou,
-                                  smooth_iou)
+from keras_boxloss.losses import (alpha_iou, balanced_l1, ciou, diou, eiou,
+                                  focal_eiou, giou, huber_box, inner_iou,
+                                  iou, mpdiou, nwd, shape_iou, siou,
+                                  smooth_iou, wiou)
 
 SMOOTH_IOU_DELTAS = (0.5, 1.0, 2.0)
 
@@ -52,6 +53,12 @@ def profile_values(shifts, size_ratio=1.0):
                                          **deltas_kw),
         "NWD (C 1)": lambda p: nwd(target, p, constant=1.0, anchors=anchors,
                                    **deltas_kw),
+        "EIoU": lambda p: eiou(target, p, anchors=anchors, **deltas_kw),
+        "Focal-EIoU": lambda p: focal_eiou(target, p, anchors=anchors,
+                                           **deltas_kw),
+        "Alpha-IoU (3)": lambda p: alpha_iou(target, p, **deltas_kw),
+        "SIoU": lambda p: siou(target, p, anchors=anchors, **deltas_kw),
+        "WIoU v1": lambda p: wiou(target, p, anchors=anchors, **deltas_kw),
     }
     for delta in SMOOTH_IOU_DELTAS:
         losses[f"Smooth IoU (delta {delta:g})"] = (
