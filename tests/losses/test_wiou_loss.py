@@ -225,3 +225,22 @@ def test_mirrored_strategy_all_reduces_the_replicas_means():
     lines = [l for l in result.stdout.splitlines() if l.startswith("MEAN")]
     assert lines, result.stderr[-3000:]
     assert float(lines[-1].split()[1]) == pytest.approx(2 / 3, rel=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("mean", [1e-6, 0.5, 1.0])
+def test_v3_degenerate_boxes_are_finite_for_any_mean(mean, dtype):
+    """A tiny running mean makes beta huge: alpha^beta would overflow,
+    r must go to 0 instead; a moving mean (TF) too."""
+    from tests.losses.test_loss_contract import DEGENERATE
+
+    t, p = (keras.ops.cast(DEGENERATE[:, i], dtype) for i in (0, 1))
+    value, grads = value_and_grads(
+        lambda a, b: wiou(a, b, version=3, iou_loss_mean=mean), t, p)
+    assert np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads)
+    if keras.backend.backend() == "tensorflow":
+        loss = WIoU(version=3, momentum=0.5, iou_loss_mean=mean)
+        value, grads = value_and_grads(lambda a, b: loss(a, b), t, p)
+        assert np.isfinite(value)
+        assert all(np.all(np.isfinite(g)) for g in grads)
+        assert np.isfinite(loss.get_config()["iou_loss_mean"])
