@@ -1,0 +1,53 @@
+"""benchmarks/loss_throughput.py runs, covers every registered loss, and its
+plain keras.ops baselines compute the same losses as ours (otherwise "never
+slower than plain keras.ops" would compare different work). No timing is
+asserted."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                reason="the benchmark times TensorFlow modes")
+
+_PATH = (Path(__file__).resolve().parents[1] / "benchmarks"
+         / "loss_throughput.py")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("loss_throughput", _PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_registered_loss_is_benchmarked(bench):
+    from keras_boxloss.losses.registry import BOX_LOSSES
+    assert set(bench.OURS) == {cls.__name__ for cls in BOX_LOSSES.values()}
+
+
+@pytest.mark.parametrize("name", ["HuberBox", "IoU", "GIoU", "DIoU", "CIoU"])
+def test_plain_baseline_is_the_same_formula(bench, name):
+    y_true, y_pred = bench.make_boxes(257, seed=3)
+    ours = bench.OURS[name](reduction="sum")(y_true, y_pred)
+    plain = bench.plain_loss(bench.PLAIN[name])(y_true, y_pred)
+    np.testing.assert_allclose(float(plain), float(ours), rtol=1e-5)
+
+
+def test_tiny_run_writes_a_row_per_loss_and_mode(bench, tmp_path):
+    out = tmp_path / "result.json"
+    bench.main(["--sizes", "16", "--repeats", "1", "--modes", "tf.function",
+                "--losses", "IoU", "GIoU", "--keras-cv-max-n", "0",
+                "--out", str(out)])
+    result = json.loads(out.read_text())
+    ours = {(r["loss"], r["impl"]) for r in result["rows"]
+            if r["impl"] != "keras_cv 0.9"}
+    assert ours == {("floor (copy)", "-"),
+                    ("IoU", "keras_boxloss"), ("IoU", "plain keras.ops"),
+                    ("GIoU", "keras_boxloss"), ("GIoU", "plain keras.ops")}
+    assert "| 2e+01 | GIoU |" in result["table"]
