@@ -16,6 +16,7 @@ from keras_boxloss import (CIoU, DIoU, GIoU, HuberBox, IoU, MultiBox,
                            SmoothIoU, YOLOv1)
 from keras_boxloss import BalancedL1, InnerIoU, MPDIoU, NWD, ShapeIoU
 from keras_boxloss import EIoU, FocalEIoU
+from keras_boxloss.losses import AlphaIoU, SIoU, WIoU
 from tests.losses.backend_utils import to_numpy, value_and_grads
 
 EXPORTED = sorted(
@@ -212,6 +213,26 @@ CASES = {
         FocalEIoU(gamma=0.25, weight_gradient=True, box_format="deltas",
                   anchors=ANCHORS),
         delta_example, pairs(DEGENERATE_DELTAS)),
+    "AlphaIoU": Case(AlphaIoU(), box_example, pairs(DEGENERATE)),
+    "AlphaIoU-giou-deltas": Case(
+        AlphaIoU(alpha=1.5, penalty="giou", box_format="deltas"),
+        delta_example, pairs(DEGENERATE_DELTAS)),
+    "AlphaIoU-ciou": Case(AlphaIoU(alpha=2.5, penalty="ciou"), box_example,
+                          pairs(DEGENERATE)),
+    "AlphaIoU-diou-deltas": Case(
+        AlphaIoU(penalty="diou", box_format="deltas", anchors=ANCHORS),
+        delta_example, pairs(DEGENERATE_DELTAS)),
+    "SIoU": Case(SIoU(), box_example, pairs(DEGENERATE)),
+    "SIoU-deltas": Case(SIoU(theta=1.5, box_format="deltas",
+                             anchors=ANCHORS),
+                        delta_example, pairs(DEGENERATE_DELTAS)),
+    "WIoU": Case(WIoU(), box_example, pairs(DEGENERATE)),
+    "WIoU-deltas": Case(WIoU(box_format="deltas", anchors=ANCHORS),
+                        delta_example, pairs(DEGENERATE_DELTAS)),
+    # v3 with a fixed mean (momentum 0): pure, so it can be compared call
+    # to call; the moving mean is tested in test_wiou_loss.py.
+    "WIoU-v3-fixed": Case(WIoU(version=3, momentum=0.0, iou_loss_mean=0.3),
+                          box_example, pairs(DEGENERATE)),
     "MultiBox": Case(MultiBox(NUM_CLASSES), multibox_example,
                      MULTIBOX_DEGENERATE, multibox_padding, False),
     "MultiBox-giou": Case(MultiBox(NUM_CLASSES, box_loss=GIoU()),
@@ -376,7 +397,9 @@ def test_fit_with_jit_compile_matches_eager(case):
                                   "BalancedL1-knee", "NWD-deltas",
                                   "MPDIoU-deltas", "InnerIoU-ciou-deltas",
                                   "ShapeIoU-deltas",
-                                  "FocalEIoU-gradient-deltas"])
+                                  "FocalEIoU-gradient-deltas",
+                                  "AlphaIoU-ciou", "SIoU-deltas",
+                                  "WIoU-v3-fixed"])
 def test_compiled_model_saves_and_loads_with_its_loss(case, tmp_path):
     loss = CASES[case].loss
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
