@@ -97,7 +97,7 @@ def test_garden_runs_train_with_the_prepared_steps(garden_config, stub_garden,
     monkeypatch.setattr(compare_lib, "prepare_data",
                         lambda *args, **kwargs: SPLITS)
     monkeypatch.setattr(compare_lib, "write_outputs",
-                        lambda out_dir, results, *args: results)
+                        lambda out_dir, results, *args, **kwargs: results)
     results = compare_lib.compare(garden_config, ["huber", "giou"], [0],
                                   str(tmp_path), curve_every=3,
                                   progress=False)
