@@ -40,8 +40,8 @@ def compute_dtype(x):
 def to_xyxy(boxes, box_format, dtype="float32"):
     """Converts boxes in `box_format` (see `BOX_FORMATS`) to `"xyxy"`."""
     if box_format == "yxhw":
-        y1, x1, h, w = ops.unstack(ops.cast(boxes, dtype), 4, axis=-1)
-        return ops.stack([x1, y1, x1 + w, y1 + h], axis=-1)
+        y1, x1, h, w = _columns(ops.cast(boxes, dtype))
+        return ops.concatenate([x1, y1, x1 + w, y1 + h], axis=-1)
     return bounding_boxes.convert_format(
         boxes, source=box_format, target="xyxy", dtype=dtype
     )
@@ -72,19 +72,18 @@ def decode_deltas(deltas, anchors=None, scale_factors=DEFAULT_SCALE_FACTORS,
     dtype = compute_dtype(deltas)
     deltas = ops.cast(deltas, dtype)
     scaled = deltas / ops.convert_to_tensor(scale_factors, dtype)
-    ty, tx, th, tw = ops.unstack(scaled, 4, axis=-1)
+    ty, tx, th, tw = _columns(scaled)
     half_h = 0.5 * ops.exp(ops.minimum(th, MAX_LOG_SIZE))
     half_w = 0.5 * ops.exp(ops.minimum(tw, MAX_LOG_SIZE))
     yc, xc = ty, tx
     if anchors is not None:
-        ax1, ay1, ax2, ay2 = ops.unstack(
-            to_xyxy(anchors, anchor_format, dtype), 4, axis=-1
-        )
+        ax1, ay1, ax2, ay2 = _columns(to_xyxy(anchors, anchor_format, dtype))
         ha, wa = ay2 - ay1, ax2 - ax1
         yc = ty * ha + 0.5 * (ay1 + ay2)
         xc = tx * wa + 0.5 * (ax1 + ax2)
         half_h, half_w = half_h * ha, half_w * wa
-    return ops.stack([xc - half_w, yc - half_h, xc + half_w, yc + half_h], -1)
+    return ops.concatenate(
+        [xc - half_w, yc - half_h, xc + half_w, yc + half_h], axis=-1)
 
 
 def encode_deltas(boxes, anchors, scale_factors=DEFAULT_SCALE_FACTORS,
@@ -110,10 +109,32 @@ def encode_deltas(boxes, anchors, scale_factors=DEFAULT_SCALE_FACTORS,
     return deltas * ops.convert_to_tensor(scale_factors, dtype)
 
 
+def _columns(boxes):
+    """(x1, y1, x2, y2) of xyxy boxes as `(..., 1)` columns. The helpers
+    below work on these tuples, so each loss splits its two tensors once
+    (splitting is a strided copy of the whole tensor; without XLA to fuse
+    it, it dominates).
+
+    Why `(..., 1)` and not `unstack`'s `(...)`: the gradient of a split is
+    one concatenate, and XLA fuses the whole backward pass into it only if
+    the fused ops keep the concatenate's operand shape. `unstack` adds a
+    reshape per side and per use; the CPU fuser's code-duplication limit (15
+    indexings) then refuses the slices, and each of the 8 sides became a
+    strided pass of its own over an `[N, 4]` input (GIoU: 11 kernels instead
+    of 3; see docs/benchmarks.md). Public helpers squeeze once, at the end,
+    with `_per_box`."""
+    return tuple(ops.split(boxes, 4, axis=-1))
+
+
+def _per_box(value):
+    """`(..., 1)` -> `(...)`: the last step of every public helper."""
+    return ops.squeeze(value, -1)
+
+
 def _sides(boxes):
-    """(x1, y1, x2, y2) of xyxy boxes. The helpers below work on these
-    tuples, so each loss splits its two tensors once (splitting is a strided
-    copy of the whole tensor; without XLA to fuse it, it dominates)."""
+    """(x1, y1, x2, y2) of xyxy boxes as `(...)` tensors: the former
+    convention, kept for helpers written against it; `_columns` is faster
+    under XLA (the private helpers accept either)."""
     return tuple(ops.unstack(boxes, 4, axis=-1))
 
 
@@ -166,51 +187,55 @@ def _aspect_ratio_term(t, p, eps):
 
 def box_area(boxes):
     """Area of xyxy boxes; inverted sides count as zero."""
-    return _area(_sides(boxes))
+    return _per_box(_area(_columns(boxes)))
 
 
 def intersection_union(y_true, y_pred):
     """Intersection and union areas of two xyxy boxes, element-wise."""
-    return _intersection_union(_sides(y_true), _sides(y_pred))
+    intersection, union = _intersection_union(_columns(y_true),
+                                              _columns(y_pred))
+    return _per_box(intersection), _per_box(union)
 
 
 def enclosing_box(y_true, y_pred):
     """Smallest xyxy box that holds both boxes, element-wise."""
-    return ops.stack(_enclosing(_sides(y_true), _sides(y_pred)), axis=-1)
+    return ops.concatenate(_enclosing(_columns(y_true), _columns(y_pred)),
+                           axis=-1)
 
 
 def box_iou(y_true, y_pred, eps=1e-7):
     """IoU = |A n B| / (|A u B| + eps), element-wise; in [0, 1]."""
-    return _iou(_sides(y_true), _sides(y_pred), eps)[0]
+    return _per_box(_iou(_columns(y_true), _columns(y_pred), eps)[0])
 
 
 def generalized_box_iou(y_true, y_pred, eps=1e-7):
     """GIoU = IoU - |C \\ (A u B)| / |C| (Rezatofighi et al., 2019)."""
-    t, p = _sides(y_true), _sides(y_pred)
+    t, p = _columns(y_true), _columns(y_pred)
     iou, union = _iou(t, p, eps)
     enclosing = _area(_enclosing(t, p))
-    return iou - (enclosing - union) / (enclosing + eps)
+    return _per_box(iou - (enclosing - union) / (enclosing + eps))
 
 
 def distance_box_iou(y_true, y_pred, eps=1e-7):
     """DIoU = IoU - rho^2 / c^2 (Zheng et al., 2020)."""
-    t, p = _sides(y_true), _sides(y_pred)
-    return _iou(t, p, eps)[0] - _centre_distance_ratio(t, p, eps)
+    t, p = _columns(y_true), _columns(y_pred)
+    return _per_box(_iou(t, p, eps)[0] - _centre_distance_ratio(t, p, eps))
 
 
 def aspect_ratio_term(y_true, y_pred, eps=1e-7):
     """CIoU's v = 4 / pi^2 (atan(w_t / h_t) - atan(w_p / h_p))^2."""
-    return _aspect_ratio_term(_sides(y_true), _sides(y_pred), eps)
+    return _per_box(_aspect_ratio_term(_columns(y_true), _columns(y_pred),
+                                       eps))
 
 
 def complete_box_iou(y_true, y_pred, eps=1e-7):
     """CIoU = DIoU - alpha * v, alpha = v / (1 - IoU + v) held constant
     (Zheng et al., 2020: alpha is a trade-off weight, not a gradient path)."""
-    t, p = _sides(y_true), _sides(y_pred)
+    t, p = _columns(y_true), _columns(y_pred)
     iou = _iou(t, p, eps)[0]
     v = _aspect_ratio_term(t, p, eps)
     alpha = ops.stop_gradient(v / (1.0 - iou + v + eps))
-    return iou - _centre_distance_ratio(t, p, eps) - alpha * v
+    return _per_box(iou - _centre_distance_ratio(t, p, eps) - alpha * v)
 
 
 def pairwise_iou(boxes_a, boxes_b, eps=1e-7):
@@ -262,17 +287,18 @@ def inner_box_iou(y_true, y_pred, ratio=0.75, eps=1e-7):
     """IoU of the boxes scaled about their centres by `ratio` (Inner-IoU,
     Zhang et al., 2023); like IoU, invariant under translation and per-axis
     scaling."""
-    t, p = _sides(y_true), _sides(y_pred)
-    return _iou(_inner(t, ratio), _inner(p, ratio), eps)[0]
+    t, p = _columns(y_true), _columns(y_pred)
+    return _per_box(_iou(_inner(t, ratio), _inner(p, ratio), eps)[0])
 
 
 def mpd_box_iou(y_true, y_pred, image_size=(1.0, 1.0), eps=1e-7):
     """MPDIoU = IoU - d1^2 / (w^2 + h^2) - d2^2 / (w^2 + h^2) (Ma and Xu,
     2023), `(h, w) = image_size`, in the boxes' units."""
-    t, p = _sides(y_true), _sides(y_pred)
+    t, p = _columns(y_true), _columns(y_pred)
     height, width = image_size
     d1, d2 = _corner_distances(t, p)
-    return _iou(t, p, eps)[0] - (d1 + d2) / (width**2 + height**2 + eps)
+    return _per_box(_iou(t, p, eps)[0]
+                    - (d1 + d2) / (width**2 + height**2 + eps))
 
 
 def wasserstein_distance(y_true, y_pred):
@@ -282,7 +308,8 @@ def wasserstein_distance(y_true, y_pred):
     (identical boxes take sqrt(1) in a branch that is not selected) and the
     distance there is 0 with gradient 0, a subgradient of the norm.
     """
-    squared = _wasserstein_squared(_sides(y_true), _sides(y_pred))
+    squared = _per_box(_wasserstein_squared(_columns(y_true),
+                                            _columns(y_pred)))
     positive = ops.greater(squared, 0.0)
     safe = ops.where(positive, squared, ops.ones_like(squared))
     return ops.where(positive, ops.sqrt(safe), ops.zeros_like(squared))
@@ -294,7 +321,7 @@ def shape_box_iou(y_true, y_pred, scale=0.0, eps=1e-7):
     shape, hh and ww, plus the shape cost
     `sum_{w, h} (1 - exp(-omega))^4`, `omega_w = hh |w_p - w_t| /
     max(w_p, w_t)`, `omega_h = ww |h_p - h_t| / max(h_p, h_t)`."""
-    t, p = _sides(y_true), _sides(y_pred)
+    t, p = _columns(y_true), _columns(y_pred)
     ww, hh = _shape_weights(t, scale, eps)
     cx1, cy1, cx2, cy2 = _enclosing(t, p)
     diagonal = ops.square(cx2 - cx1) + ops.square(cy2 - cy1)
@@ -309,7 +336,7 @@ def shape_box_iou(y_true, y_pred, scale=0.0, eps=1e-7):
     # has a finite gradient at 0 (a float pow need not).
     cost = (ops.square(ops.square(-ops.expm1(-omega_w)))
             + ops.square(ops.square(-ops.expm1(-omega_h))))
-    return _iou(t, p, eps)[0] - distance - 0.5 * cost
+    return _per_box(_iou(t, p, eps)[0] - distance - 0.5 * cost)
 
 
 
@@ -370,19 +397,19 @@ def efficient_box_iou(y_true, y_pred, eps=1e-7):
     """EIoU = IoU - rho^2 / c^2 - (w - w_gt)^2 / C_w^2 - (h - h_gt)^2 / C_h^2
     (Zhang et al., 2021): DIoU with CIoU's aspect ratio replaced by the
     width and height differences over the enclosing box's."""
-    t, p = _sides(y_true), _sides(y_pred)
+    t, p = _columns(y_true), _columns(y_pred)
     width, height = _size_difference_ratios(t, p, eps)
-    return (_iou(t, p, eps)[0] - _centre_distance_ratio(t, p, eps)
-            - width - height)
+    return _per_box(_iou(t, p, eps)[0] - _centre_distance_ratio(t, p, eps)
+                    - width - height)
 
 
 def scylla_box_iou(y_true, y_pred, theta=4.0, eps=1e-7):
     """SIoU = IoU - (Delta + Omega) / 2 (Gevorgyan, 2022): the distance cost
     Delta, shaped by the angle cost, and the shape cost Omega with exponent
     `theta`; see `_siou_costs`."""
-    t, p = _sides(y_true), _sides(y_pred)
+    t, p = _columns(y_true), _columns(y_pred)
     distance, shape = _siou_costs(t, p, theta, eps)
-    return _iou(t, p, eps)[0] - 0.5 * (distance + shape)
+    return _per_box(_iou(t, p, eps)[0] - 0.5 * (distance + shape))
 
 
 def alpha_box_iou(y_true, y_pred, alpha=3.0, penalty="iou", eps=1e-7):
@@ -391,7 +418,7 @@ def alpha_box_iou(y_true, y_pred, alpha=3.0, penalty="iou", eps=1e-7):
     rho^(2 alpha) / c^(2 alpha)) or "ciou" (that plus (beta v)^alpha, beta
     = v / (1 - IoU + v) held constant as in CIoU). Each term is raised to
     alpha on its own, as the paper writes it; powers by `_power`."""
-    t, p = _sides(y_true), _sides(y_pred)
+    t, p = _columns(y_true), _columns(y_pred)
     iou, union = _iou(t, p, eps)
     value = _power(iou, alpha, eps)
     if penalty == "giou":
@@ -403,4 +430,4 @@ def alpha_box_iou(y_true, y_pred, alpha=3.0, penalty="iou", eps=1e-7):
         v = _aspect_ratio_term(t, p, eps)
         beta = ops.stop_gradient(v / (1.0 - iou + v + eps))
         value -= _power(beta * v, alpha, eps)
-    return value
+    return _per_box(value)
