@@ -36,8 +36,9 @@ def add_arguments(parser):
              "OUTPUT_DIR/imported_config.yaml) (default: a small SSD on "
              "the generated shapes dataset)")
     parser.add_argument("--losses", default=DEFAULT_LOSSES, metavar="A,B",
-                        help=f"box losses to compare (default: "
-                             f"{DEFAULT_LOSSES})")
+                        help=f"box losses to compare, or `all` (every "
+                             f"registered box loss; YOLOv1 takes the IoU "
+                             f"family only) (default: {DEFAULT_LOSSES})")
     parser.add_argument("--seeds", default="2", metavar="N|S1,S2",
                         help="a number of seeds (0..N-1) or a list "
                              "(default: 2; whether a lead exceeds seed "
@@ -65,6 +66,19 @@ def add_arguments(parser):
                         help="Faster R-CNN: steps between validation points "
                              "(default: a quarter of the steps); SSD and "
                              "YOLOv1 evaluate every epoch")
+    parser.add_argument(
+        "--sweep", metavar="KEY[+KEY2]=V1,V2",
+        help="also run every loss at each value of a config field (set on "
+             "every key, after --set), e.g. task.losses.rpn_box_weight+"
+             "task.losses.frcnn_box_weight=1,2,5,10; runs are named "
+             "<loss>-w<value>-seed<k> and the summary picks each loss's "
+             "value by mAP@.5 on the evaluation split")
+    parser.add_argument(
+        "--evaluate-on", choices=("test", "validation"), default="test",
+        help="the split the runs are evaluated and the tables made on: "
+             "test (the held-out split; val-* when there is no test-*) or "
+             "validation (val-*: choose a sweep's values there, never on "
+             "test) (default: test)")
     add_set_argument(parser, "override a config field for every run, e.g. "
                              "--set trainer.steps_per_epoch=25 (Model "
                              "Garden: its dotted keys)")
@@ -128,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
     fix_thread_pools()  # before any TensorFlow op: they are fixed at start
     from keras_boxloss.cli.errors import CommandError
     from keras_boxloss.compare.compare import compare
-    from keras_boxloss.compare.plan import parse_losses, parse_seeds
+    from keras_boxloss.compare.plan import (parse_losses, parse_seeds,
+                                            parse_sweep)
 
     config = args.config or default_config()
     if not os.path.isfile(config):
@@ -136,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps < 1:
         raise CommandError(f"--steps must be positive, got {args.steps}")
     losses, seeds = parse_losses(args.losses), parse_seeds(args.seeds)
+    sweep = parse_sweep(args.sweep) if args.sweep else None
     name = os.path.splitext(os.path.basename(config))[0]
     out = args.output_dir or os.path.join("runs", f"compare-{name}")
     overrides = args.overrides
@@ -149,5 +165,6 @@ def run(args: argparse.Namespace) -> int:
     compare(config, losses, seeds, out, data=data, eval_data=eval_data,
             overrides=overrides, steps=args.steps,
             curve_every=args.curve_every, progress=args.progress,
-            cache_dir=args.cache_dir, images_dir=args.images)
+            cache_dir=args.cache_dir, images_dir=args.images, sweep=sweep,
+            evaluate_on=args.evaluate_on)
     return 0

@@ -47,12 +47,16 @@ class Run:
 
 
 def parse_losses(text):
-    """`"huber,smooth_iou"` -> `["huber", "smooth_iou"]`, checked."""
+    """`"huber,smooth_iou"` -> `["huber", "smooth_iou"]`, checked; `"all"`
+    -> every registered box loss, in the registry's order."""
+    if str(text).strip() == "all":
+        return list(BOX_LOSSES)
     names = [name.strip() for name in str(text).split(",") if name.strip()]
     unknown = [name for name in names if name not in BOX_LOSSES]
     if not names or unknown:
-        raise ValueError(f"Expected `losses` as comma-separated names from "
-                         f"{list(BOX_LOSSES)}. Received: losses={text!r}")
+        raise ValueError(f"Expected `losses` as \"all\" or comma-separated "
+                         f"names from {list(BOX_LOSSES)}. Received: "
+                         f"losses={text!r}")
     if len(set(names)) != len(names):
         raise ValueError(f"Expected each loss once in `losses`. Received: "
                          f"losses={text!r}")

@@ -33,3 +33,27 @@ def test_default_config_is_the_documented_ssd_tiny_generated():
                / "ssd" / "ssd_tiny_generated.yaml")
     assert (config_to_dict(load_config(default_config()))
             == config_to_dict(load_config(str(shipped))))
+
+
+def test_sweep_and_evaluate_on_reach_compare(monkeypatch, tmp_path):
+    import keras_boxloss.compare.compare as compare_module
+    from keras_boxloss.cli.main import main
+    from keras_boxloss.compare.plan import parse_sweep
+
+    seen = {}
+    monkeypatch.setattr(compare_module, "compare",
+                        lambda *args, **kwargs: seen.update(kwargs))
+    assert main(["compare", "--output-dir", str(tmp_path / "c"),
+                 "--losses", "huber", "--sweep",
+                 "task.losses.rpn_box_weight=1,5",
+                 "--evaluate-on", "validation", "--no-progress"]) == 0
+    assert seen["evaluate_on"] == "validation"
+    assert seen["sweep"] == parse_sweep("task.losses.rpn_box_weight=1,5")
+
+
+def test_bad_sweep_is_an_error_naming_it(capsys, tmp_path):
+    from keras_boxloss.cli.main import main
+
+    assert main(["compare", "--output-dir", str(tmp_path / "c"),
+                 "--sweep", "no-equals-sign"]) == 2
+    assert "sweep" in capsys.readouterr().err

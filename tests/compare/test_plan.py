@@ -65,3 +65,11 @@ def test_train_seconds_add_to_those_of_the_last_earlier_point():
     assert train_seconds_at([], 100, 5.0) == 5.0
     # a point written before the time was recorded: unknown, not 5
     assert train_seconds_at([{"step": 100}], 200, 5.0) is None
+
+
+def test_parse_losses_all_is_every_registered_box_loss():
+    from keras_boxloss.losses.registry import BOX_LOSSES
+
+    assert parse_losses("all") == list(BOX_LOSSES)
+    assert {"huber", "smooth_iou", "eiou", "wiou", "nwd"} <= set(
+        parse_losses(" all "))
