@@ -1,6 +1,8 @@
-"""The comparison results shipped in docs/results/ and quoted in the README:
-the README's tables must be the published ones (they are pasted by hand),
-and `experiments/publish_results.py` must write what the README links."""
+"""The comparison results shipped in docs/results/: the tables of
+docs/results/README.md must be the published ones (they are pasted by hand),
+the README's summary table must be the one computed from the published
+summary.json files, and `experiments/publish_results.py` must write what
+the pages link."""
 
 import importlib.util
 import json
@@ -12,7 +14,11 @@ from PIL import Image
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 RESULTS = os.path.join(ROOT, "docs", "results")
-PUBLISHED = sorted(os.listdir(RESULTS)) if os.path.isdir(RESULTS) else []
+RESULTS_PAGE = os.path.join(RESULTS, "README.md")
+PUBLISHED = sorted(
+    name for name in os.listdir(RESULTS)
+    if os.path.isdir(os.path.join(RESULTS, name))) if os.path.isdir(
+        RESULTS) else []
 
 
 def _load_publisher():
@@ -34,16 +40,32 @@ def test_results_are_published():
 
 
 @pytest.mark.parametrize("name", PUBLISHED)
-def test_readme_tables_are_the_published_ones(name):
-    with open(os.path.join(ROOT, "README.md")) as f:
-        readme = f.read()
+def test_results_page_tables_are_the_published_ones(name):
+    with open(RESULTS_PAGE) as f:
+        page = f.read()
     with open(os.path.join(RESULTS, name, "results.md")) as f:
         rows = _table_rows(f.read())
     assert len(rows) >= 2 + 7  # a row per loss, a winner line per metric
-    missing = [row for row in rows if row not in readme]
-    assert not missing, f"README differs from docs/results/{name}: {missing}"
+    missing = [row for row in rows if row not in page]
+    assert not missing, f"{RESULTS_PAGE} differs from {name}: {missing}"
     for plot in ("metrics.png", "curves.png"):
-        assert f"docs/results/{name}/{plot}" in readme
+        assert f"]({name}/{plot})" in page
+    assert f'<a id="{name}"></a>' in page  # the README's summary links it
+
+
+def test_every_published_comparison_is_in_the_readme_summary():
+    publisher = _load_publisher()
+    assert {name for name, _ in publisher.SUMMARY_ROWS} == set(PUBLISHED)
+
+
+def test_readme_summary_is_computed_from_the_published_results():
+    publisher = _load_publisher()
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    table = publisher.summary_table()
+    assert table in readme, (
+        "README's summary table differs from `python "
+        "experiments/publish_results.py --summary`:\n" + table)
 
 
 @pytest.mark.parametrize("name", PUBLISHED)
