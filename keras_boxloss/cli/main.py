@@ -61,14 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser of every subcommand. It imports only the command modules'
     argparse-level code: no Keras, TensorFlow or JAX."""
     parser = argparse.ArgumentParser(
-        prog="keras-boxloss",
+        prog="keras-boxloss", allow_abbrev=False,
         description="Bounding-box losses for Keras 3 detectors.")
     parser.add_argument("--debug", action="store_true",
                         help="print the full traceback on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
+        # No abbreviations: `compare --output X` must not quietly mean
+        # --output-dir (argparse's default would take the prefix).
         sub = subparsers.add_parser(name, help=help_text,
-                                    description=help_text)
+                                    description=help_text, allow_abbrev=False)
         sub.set_defaults(_module=module)
         sub.add_argument("--debug", action="store_true",
                          default=argparse.SUPPRESS,

@@ -125,3 +125,14 @@ def test_garden_commands_say_their_flags_are_model_gardens():
     for name in GARDEN:
         assert "Model Garden's" in " ".join(
             _subparsers()[name].format_help().split())
+
+
+def test_abbreviated_flags_are_refused_not_guessed(capsys):
+    # argparse would take `--output` as a prefix of `--output-dir` and start
+    # a comparison in the wrong place.
+    from keras_boxloss.cli.main import build_parser
+
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["compare", "--output", "x"])
+    assert exit_info.value.code == 2
+    assert "--output" in capsys.readouterr().err

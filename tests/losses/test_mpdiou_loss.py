@@ -87,8 +87,8 @@ def test_config_keeps_image_size():
     loss = MPDIoU(image_size=(480, 640))
     config = loss.get_config()
     assert config["image_size"] == [480.0, 640.0]
-    assert MPDIoU.from_config(config).fn_kwargs["image_size"] == (480.0,
-                                                                  640.0)
+    assert MPDIoU.from_config(config).get_config()["image_size"] == [480.0,
+                                                                  640.0]
 
 
 @pytest.mark.parametrize("image_size", [(0, 1), (1,), (1, 2, 3), "hw", 5.0,

@@ -8,7 +8,7 @@ def test_names_build_their_losses_with_arguments():
     assert isinstance(get_box_loss("huber"), HuberBox)
     assert isinstance(get_box_loss("ciou"), CIoU)
     loss = get_box_loss("smooth_iou", delta=0.5)
-    assert isinstance(loss, SmoothIoU) and loss.fn_kwargs["delta"] == 0.5
+    assert isinstance(loss, SmoothIoU) and loss.get_config()["delta"] == 0.5
     assert set(BOX_LOSSES) >= {"huber", "iou", "giou", "diou", "ciou",
                                "smooth_iou", "mpdiou", "inner_iou",
                                "shape_iou", "nwd", "balanced_l1", "eiou",

@@ -75,7 +75,7 @@ def test_bad_values_are_errors_naming_the_field(stage, fields, message):
 def test_task_construction_validates():
     from official.core import task_factory
 
-    params = _params(rpn_box_loss={"type": "siou"})
+    params = _params(rpn_box_loss={"type": "xiou"})
     with pytest.raises(ValueError, match=r"task\.rpn_box_loss\.type"):
         task_factory.get_task(params.task)
 
@@ -99,8 +99,8 @@ def test_build_box_loss_uses_the_stage_delta_unless_set():
                      frcnn_box_loss={"type": "huber", "delta": 0.5})
     rpn = configs.build_box_loss(params.task.rpn_box_loss, 1.0 / 9.0)
     frcnn = configs.build_box_loss(params.task.frcnn_box_loss, 1.0)
-    assert rpn.fn_kwargs["delta"] == pytest.approx(1.0 / 9.0)
-    assert frcnn.fn_kwargs["delta"] == 0.5
+    assert rpn.get_config()["delta"] == pytest.approx(1.0 / 9.0)
+    assert frcnn.get_config()["delta"] == 0.5
 
 
 def test_import_keras_boxloss_stays_free_of_model_garden():
@@ -120,8 +120,8 @@ def test_issue_18_types_build_with_their_stage_arguments():
     frcnn = configs.build_box_loss(params.task.frcnn_box_loss, 1.0,
                                    input_size)
     assert type(rpn).__name__ == "BalancedL1"  # no eps: it takes none
-    assert frcnn.fn_kwargs["image_size"] == tuple(
-        float(s) for s in input_size)
+    assert frcnn.get_config()["image_size"] == [
+        float(s) for s in input_size]
     # the distance losses decode against real anchors/RoIs, Inner-IoU (base
     # "iou") and Balanced L1 do not need them
     assert {"mpdiou", "nwd", "shape_iou"} <= set(configs.ANCHORED_TYPES)

@@ -36,9 +36,9 @@ def test_wrong_type_and_unknown_choice(tmp_path):
     path.write_text("trainer:\n  steps: many\n")
     with pytest.raises(ValueError, match=r"Expected int at trainer.steps"):
         load_config(path)
-    path.write_text("loss:\n  box_loss: siou\n")
+    path.write_text("loss:\n  box_loss: xiou\n")
     with pytest.raises(ValueError,
-                       match=r"loss.box_loss.*Received: loss.box_loss='siou'"):
+                       match=r"loss.box_loss.*Received: loss.box_loss='xiou'"):
         load_config(path)
 
 
