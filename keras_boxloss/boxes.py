@@ -17,8 +17,14 @@ gradient. No helper uses `where` to hide a bad value: the values are never bad
 
 import math
 
+from typing import Any, Sequence, Tuple
+
 from keras import ops
 from keras.utils import bounding_boxes
+
+# A backend tensor, NumPy array or nested list of numbers: `keras.ops` accepts
+# all of them.
+Tensor = Any
 
 # Formats that `keras.utils.bounding_boxes.convert_format` understands.
 KERAS_BOX_FORMATS = ("xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw")
@@ -31,13 +37,13 @@ DEFAULT_SCALE_FACTORS = (10.0, 10.0, 5.0, 5.0)
 MAX_LOG_SIZE = math.log(1000.0 / 16.0)
 
 
-def compute_dtype(x):
+def compute_dtype(x: Tensor) -> str:
     """float64 stays float64; everything else is computed in float32."""
     dtype = ops.dtype(x) if hasattr(x, "dtype") else "float32"
     return "float64" if dtype == "float64" else "float32"
 
 
-def to_xyxy(boxes, box_format, dtype="float32"):
+def to_xyxy(boxes: Tensor, box_format: str, dtype: str = "float32") -> Tensor:
     """Converts boxes in `box_format` (see `BOX_FORMATS`) to `"xyxy"`."""
     if box_format == "yxhw":
         y1, x1, h, w = _columns(ops.cast(boxes, dtype))
@@ -47,8 +53,9 @@ def to_xyxy(boxes, box_format, dtype="float32"):
     )
 
 
-def decode_deltas(deltas, anchors=None, scale_factors=DEFAULT_SCALE_FACTORS,
-                  anchor_format="yxyx"):
+def decode_deltas(deltas: Tensor, anchors: Tensor = None,
+                  scale_factors: Sequence[float] = DEFAULT_SCALE_FACTORS,
+                  anchor_format: str = "yxyx") -> Tensor:
     """Decodes `[ty, tx, th, tw]` deltas against anchors into xyxy boxes.
 
     This is the Faster R-CNN / TF Object Detection API box coder:
@@ -86,8 +93,10 @@ def decode_deltas(deltas, anchors=None, scale_factors=DEFAULT_SCALE_FACTORS,
         [xc - half_w, yc - half_h, xc + half_w, yc + half_h], axis=-1)
 
 
-def encode_deltas(boxes, anchors, scale_factors=DEFAULT_SCALE_FACTORS,
-                  box_format="xyxy", anchor_format="yxyx", eps=1e-7):
+def encode_deltas(boxes: Tensor, anchors: Tensor,
+                  scale_factors: Sequence[float] = DEFAULT_SCALE_FACTORS,
+                  box_format: str = "xyxy", anchor_format: str = "yxyx",
+                  eps: float = 1e-7) -> Tensor:
     """Inverse of `decode_deltas`: boxes against anchors to `[ty, tx, th, tw]`.
 
     Sizes are floored at `eps` before the logarithm, so a degenerate box
@@ -185,30 +194,33 @@ def _aspect_ratio_term(t, p, eps):
     return (4.0 / math.pi**2) * ops.square(angle_t - angle_p)
 
 
-def box_area(boxes):
+def box_area(boxes: Tensor) -> Tensor:
     """Area of xyxy boxes; inverted sides count as zero."""
     return _per_box(_area(_columns(boxes)))
 
 
-def intersection_union(y_true, y_pred):
+def intersection_union(y_true: Tensor,
+                       y_pred: Tensor) -> Tuple[Tensor, Tensor]:
     """Intersection and union areas of two xyxy boxes, element-wise."""
     intersection, union = _intersection_union(_columns(y_true),
                                               _columns(y_pred))
     return _per_box(intersection), _per_box(union)
 
 
-def enclosing_box(y_true, y_pred):
+def enclosing_box(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """Smallest xyxy box that holds both boxes, element-wise."""
     return ops.concatenate(_enclosing(_columns(y_true), _columns(y_pred)),
                            axis=-1)
 
 
-def box_iou(y_true, y_pred, eps=1e-7):
+def box_iou(y_true: Tensor, y_pred: Tensor,
+            eps: float = 1e-7) -> Tensor:
     """IoU = |A n B| / (|A u B| + eps), element-wise; in [0, 1]."""
     return _per_box(_iou(_columns(y_true), _columns(y_pred), eps)[0])
 
 
-def generalized_box_iou(y_true, y_pred, eps=1e-7):
+def generalized_box_iou(y_true: Tensor, y_pred: Tensor,
+                        eps: float = 1e-7) -> Tensor:
     """GIoU = IoU - |C \\ (A u B)| / |C| (Rezatofighi et al., 2019)."""
     t, p = _columns(y_true), _columns(y_pred)
     iou, union = _iou(t, p, eps)
@@ -216,19 +228,22 @@ def generalized_box_iou(y_true, y_pred, eps=1e-7):
     return _per_box(iou - (enclosing - union) / (enclosing + eps))
 
 
-def distance_box_iou(y_true, y_pred, eps=1e-7):
+def distance_box_iou(y_true: Tensor, y_pred: Tensor,
+                     eps: float = 1e-7) -> Tensor:
     """DIoU = IoU - rho^2 / c^2 (Zheng et al., 2020)."""
     t, p = _columns(y_true), _columns(y_pred)
     return _per_box(_iou(t, p, eps)[0] - _centre_distance_ratio(t, p, eps))
 
 
-def aspect_ratio_term(y_true, y_pred, eps=1e-7):
+def aspect_ratio_term(y_true: Tensor, y_pred: Tensor,
+                      eps: float = 1e-7) -> Tensor:
     """CIoU's v = 4 / pi^2 (atan(w_t / h_t) - atan(w_p / h_p))^2."""
     return _per_box(_aspect_ratio_term(_columns(y_true), _columns(y_pred),
                                        eps))
 
 
-def complete_box_iou(y_true, y_pred, eps=1e-7):
+def complete_box_iou(y_true: Tensor, y_pred: Tensor,
+                     eps: float = 1e-7) -> Tensor:
     """CIoU = DIoU - alpha * v, alpha = v / (1 - IoU + v) held constant
     (Zheng et al., 2020: alpha is a trade-off weight, not a gradient path)."""
     t, p = _columns(y_true), _columns(y_pred)
@@ -238,7 +253,8 @@ def complete_box_iou(y_true, y_pred, eps=1e-7):
     return _per_box(iou - _centre_distance_ratio(t, p, eps) - alpha * v)
 
 
-def pairwise_iou(boxes_a, boxes_b, eps=1e-7):
+def pairwise_iou(boxes_a: Tensor, boxes_b: Tensor,
+                 eps: float = 1e-7) -> Tensor:
     """IoU of every box in `[N, 4]` with every box in `[M, 4]` -> `[N, M]`.
 
     Only for anchor matching; losses compare boxes element-wise.
@@ -283,7 +299,8 @@ def _shape_weights(t, scale, eps):
             2.0 * ops.sigmoid(-scale * log_ratio))
 
 
-def inner_box_iou(y_true, y_pred, ratio=0.75, eps=1e-7):
+def inner_box_iou(y_true: Tensor, y_pred: Tensor, ratio: float = 0.75,
+                  eps: float = 1e-7) -> Tensor:
     """IoU of the boxes scaled about their centres by `ratio` (Inner-IoU,
     Zhang et al., 2023); like IoU, invariant under translation and per-axis
     scaling."""
@@ -291,7 +308,9 @@ def inner_box_iou(y_true, y_pred, ratio=0.75, eps=1e-7):
     return _per_box(_iou(_inner(t, ratio), _inner(p, ratio), eps)[0])
 
 
-def mpd_box_iou(y_true, y_pred, image_size=(1.0, 1.0), eps=1e-7):
+def mpd_box_iou(y_true: Tensor, y_pred: Tensor,
+                image_size: Sequence[float] = (1.0, 1.0),
+                eps: float = 1e-7) -> Tensor:
     """MPDIoU = IoU - d1^2 / (w^2 + h^2) - d2^2 / (w^2 + h^2) (Ma and Xu,
     2023), `(h, w) = image_size`, in the boxes' units."""
     t, p = _columns(y_true), _columns(y_pred)
@@ -301,7 +320,7 @@ def mpd_box_iou(y_true, y_pred, image_size=(1.0, 1.0), eps=1e-7):
                     - (d1 + d2) / (width**2 + height**2 + eps))
 
 
-def wasserstein_distance(y_true, y_pred):
+def wasserstein_distance(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """W_2 of the boxes as 2-D Gaussians (NWD, Wang et al., 2021).
 
     The square root's gradient at 0 is infinite, so the input is masked
@@ -315,7 +334,8 @@ def wasserstein_distance(y_true, y_pred):
     return ops.where(positive, ops.sqrt(safe), ops.zeros_like(squared))
 
 
-def shape_box_iou(y_true, y_pred, scale=0.0, eps=1e-7):
+def shape_box_iou(y_true: Tensor, y_pred: Tensor, scale: float = 0.0,
+                  eps: float = 1e-7) -> Tensor:
     """Shape-IoU = IoU - distance^shape - 0.5 Omega^shape (Zhang and Zhang,
     2023): the DIoU distance with the x and y terms weighted by the target's
     shape, hh and ww, plus the shape cost
@@ -393,7 +413,8 @@ def _siou_costs(t, p, theta, eps):
     return distance, shape
 
 
-def efficient_box_iou(y_true, y_pred, eps=1e-7):
+def efficient_box_iou(y_true: Tensor, y_pred: Tensor,
+                      eps: float = 1e-7) -> Tensor:
     """EIoU = IoU - rho^2 / c^2 - (w - w_gt)^2 / C_w^2 - (h - h_gt)^2 / C_h^2
     (Zhang et al., 2021): DIoU with CIoU's aspect ratio replaced by the
     width and height differences over the enclosing box's."""
@@ -403,7 +424,8 @@ def efficient_box_iou(y_true, y_pred, eps=1e-7):
                     - width - height)
 
 
-def scylla_box_iou(y_true, y_pred, theta=4.0, eps=1e-7):
+def scylla_box_iou(y_true: Tensor, y_pred: Tensor, theta: float = 4.0,
+                   eps: float = 1e-7) -> Tensor:
     """SIoU = IoU - (Delta + Omega) / 2 (Gevorgyan, 2022): the distance cost
     Delta, shaped by the angle cost, and the shape cost Omega with exponent
     `theta`; see `_siou_costs`."""
@@ -412,7 +434,8 @@ def scylla_box_iou(y_true, y_pred, theta=4.0, eps=1e-7):
     return _per_box(_iou(t, p, eps)[0] - 0.5 * (distance + shape))
 
 
-def alpha_box_iou(y_true, y_pred, alpha=3.0, penalty="iou", eps=1e-7):
+def alpha_box_iou(y_true: Tensor, y_pred: Tensor, alpha: float = 3.0,
+                  penalty: str = "iou", eps: float = 1e-7) -> Tensor:
     """Alpha-IoU = IoU^alpha - penalty^alpha (He et al., 2021): `penalty`
     "iou" (none), "giou" (|C \\ (A u B)| / |C|), "diou" (rho^2 / c^2, so
     rho^(2 alpha) / c^(2 alpha)) or "ciou" (that plus (beta v)^alpha, beta
