@@ -11,17 +11,20 @@ before any command runs (so a command sees every loss registered, as
 before). Parsers are built from the command modules' argparse-level code
 only.
 
-Only the command line imports this module; in a process that imported it
-first, `import keras_boxloss` alone no longer registers the losses (import
-`keras_boxloss.losses`).
+The flag is set by `main` and `build_parser` only, so a process that
+merely imports this module (a test, say) keeps the ordinary
+`import keras_boxloss`, which registers everything.
 """
 
-# Read by keras_boxloss/__init__.py (see above).
-DEFER_LOSSES = True
+# Read by keras_boxloss/__init__.py (see above); set when `main` or
+# `build_parser` is called.
+DEFER_LOSSES = False
 
 
 def build_parser():
     """`keras_boxloss.cli.main.build_parser`, without importing Keras."""
+    global DEFER_LOSSES
+    DEFER_LOSSES = True
     from keras_boxloss.cli.main import build_parser as build
 
     return build()
@@ -29,6 +32,8 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> int:
     """The console script: `keras_boxloss.cli.main.main`."""
+    global DEFER_LOSSES
+    DEFER_LOSSES = True
     from keras_boxloss.cli.main import main as run
 
     return run(argv)

@@ -101,6 +101,7 @@ def test_sweep_sets_the_value_after_the_users_overrides():
     assert (config.loss.box_loss, config.trainer.seed) == ("giou", 3)
 
 
+@pytest.mark.slow  # minutes on 2 CPU cores: CI budget
 def test_ssd_sweep_on_validation_end_to_end(tmp_path):
     from keras_boxloss.cli.compare import default_config
 

@@ -211,6 +211,7 @@ MIRRORED = textwrap.dedent("""
 
 
 @TF_ONLY
+@pytest.mark.slow  # minutes on 2 CPU cores: CI budget
 def test_mirrored_strategy_all_reduces_the_replicas_means():
     """Two logical CPUs: replica 0 sees IoU loss 0, replica 1 IoU loss
     2/3; the mirrored mean is 0.5 * 1 + 0.5 * mean(0, 2/3) = 2/3 (each

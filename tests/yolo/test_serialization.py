@@ -5,6 +5,7 @@ import json
 
 import keras
 import numpy as np
+import pytest
 
 from keras_boxloss.losses import GIoU
 from keras_boxloss.yolo.model import YOLOv1Detector
@@ -49,6 +50,7 @@ def test_config_holds_every_setting_and_rebuilds_the_same_detector():
                                model.predict(images, verbose=0), atol=1e-6)
 
 
+@pytest.mark.slow  # minutes on 2 CPU cores: CI budget
 def test_saved_file_loads_in_a_fresh_process_with_the_same_predictions(
         tmp_path):
     model = small_yolo()
