@@ -106,6 +106,18 @@ def _config_data(config):
     return None, None
 
 
+def _detector(config):
+    """A keras_boxloss config's `detector` ("ssd" by default); None for
+    other configs (Model Garden experiments)."""
+    import yaml
+
+    with open(config) as file:
+        values = yaml.safe_load(file) or {}
+    if not isinstance(values, dict) or "task" in values:
+        return None
+    return values.get("detector", "ssd")
+
+
 def _import_pipeline(path, overrides, out):
     """A pipeline.config -> `OUTPUT_DIR/imported_config.yaml` (the `--set`
     overrides, in the pipeline's dotted names or ours, applied there), so
@@ -159,6 +171,14 @@ def run(args: argparse.Namespace) -> int:
 
     if is_pipeline_file(config):  # a TF OD API pipeline.config, by content
         config, overrides = _import_pipeline(config, overrides, out)
+    if args.losses.strip() == "all" and _detector(config) == "yolo_v1":
+        # YOLOv1's own coordinate term is the paper's; it takes the IoU
+        # family only, so `all` means all of those there.
+        from keras_boxloss.losses.box_loss import IoUFamilyLoss
+        from keras_boxloss.losses.registry import BOX_LOSSES
+
+        losses = [name for name in losses
+                  if issubclass(BOX_LOSSES[name], IoUFamilyLoss)]
     data, eval_data = args.data, args.eval_data
     if not data:
         data, eval_data = _config_data(config)

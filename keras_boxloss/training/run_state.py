@@ -103,10 +103,22 @@ def flatten(values, prefix=""):
     return flat
 
 
+def _legacy_values(flat):
+    """A run's saved config as today's defaults would write it. Runs made
+    before the SSD's default aspect ratios had one home wrote 1/3 as
+    0.3333; they resume (and compare runs extend) with 1/3, whose anchors
+    differ by 1e-4 relative, rather than being refused as another config."""
+    ratios = flat.get("model.aspect_ratios")
+    if isinstance(ratios, list):
+        flat["model.aspect_ratios"] = [
+            1.0 / 3.0 if ratio == 0.3333 else ratio for ratio in ratios]
+    return flat
+
+
 def config_differences(old, new, allowed=("trainer.steps",)):
     """`["key: old -> new", ...]` of two config dicts, dotted keys, sorted,
     leaving out `allowed`."""
-    old, new = flatten(old), flatten(new)
+    old, new = _legacy_values(flatten(old)), flatten(new)
     keys = sorted((set(old) | set(new)) - set(allowed))
     missing = "<absent>"
     return [f"{key}: {old.get(key, missing)!r} -> {new.get(key, missing)!r}"

@@ -57,3 +57,21 @@ def test_bad_sweep_is_an_error_naming_it(capsys, tmp_path):
     assert main(["compare", "--output-dir", str(tmp_path / "c"),
                  "--sweep", "no-equals-sign"]) == 2
     assert "sweep" in capsys.readouterr().err
+
+
+def test_losses_all_with_yolo_v1_is_the_iou_family(monkeypatch, tmp_path):
+    import keras_boxloss.compare.compare as compare_module
+    from keras_boxloss.cli.main import main
+
+    seen = {}
+    monkeypatch.setattr(compare_module, "compare",
+                        lambda config, losses, *args, **kwargs:
+                        seen.update(losses=losses))
+    assert main(["compare", "--config",
+                 "model_garden_configs/yolo/yolo_v1_tiny_generated.yaml",
+                 "--losses", "all", "--output-dir", str(tmp_path / "c"),
+                 "--no-progress"]) == 0
+    assert "huber" not in seen["losses"]
+    assert "balanced_l1" not in seen["losses"]
+    assert {"iou", "giou", "ciou", "smooth_iou", "eiou"} <= set(
+        seen["losses"])
