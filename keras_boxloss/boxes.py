@@ -140,13 +140,6 @@ def _per_box(value):
     return ops.squeeze(value, -1)
 
 
-def _sides(boxes):
-    """(x1, y1, x2, y2) of xyxy boxes as `(...)` tensors: the former
-    convention, kept for helpers written against it; `_columns` is faster
-    under XLA (the private helpers accept either)."""
-    return tuple(ops.unstack(boxes, 4, axis=-1))
-
-
 def _area(box):
     x1, y1, x2, y2 = box
     return ops.relu(x2 - x1) * ops.relu(y2 - y1)

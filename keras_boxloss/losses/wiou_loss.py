@@ -147,13 +147,13 @@ def wiou(y_true, y_pred, version: int = 1, iou_loss_mean=None,
     y_true, y_pred = prepare_boxes(y_true, y_pred, box_format, scale_factors,
                                    anchors, anchor_format, eps,
                                    requires_anchors=True, loss_name="WIoU")
-    t, p = boxes._sides(y_true), boxes._sides(y_pred)
+    t, p = boxes._columns(y_true), boxes._columns(y_pred)
     iou_loss = 1.0 - boxes._iou(t, p, eps)[0]
     loss = _distance_attention(t, p, eps) * iou_loss
     if version == 3:
         loss = focusing_coefficient(iou_loss, iou_loss_mean, alpha, delta,
                                     eps) * loss
-    return loss
+    return boxes._per_box(loss)
 
 
 @keras.saving.register_keras_serializable(package="keras_boxloss")
