@@ -16,8 +16,9 @@ import keras
 import keras_boxloss
 
 model = keras.saving.load_model(sys.argv[1], safe_mode=True, compile=True)
-np.save(sys.argv[3], np.asarray(model.predict(np.load(sys.argv[2]),
-                                              verbose=0)))
+# the raw head outputs (the detectors' own `predict` returns detections)
+np.save(sys.argv[3], np.asarray(keras.Model.predict(
+    model, np.load(sys.argv[2]), verbose=0)))
 loss = model.multibox if hasattr(model, "multibox") else model.yolo_loss
 print(json.dumps({
     "class": type(model).__module__ + "." + type(model).__name__,

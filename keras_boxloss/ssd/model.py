@@ -18,6 +18,7 @@ from keras_boxloss.losses.multibox_loss import MultiBox
 from keras_boxloss.ssd.anchors import (anchor_settings, boxes_per_location,
                                        ssd_default_boxes)
 from keras_boxloss.ssd.matching import encode_targets
+from keras_boxloss.training.predict import DetectorPredictions
 
 
 def build_ssd_network(
@@ -63,7 +64,7 @@ def build_ssd_network(
 
 
 @keras.saving.register_keras_serializable(package="keras_boxloss")
-class SSD(keras.Model):
+class SSD(DetectorPredictions, keras.Model):
     """An SSD trained with `MultiBox`, matching in `compute_loss`.
 
     A Keras object: `get_config` holds every constructor argument (the box
@@ -71,6 +72,12 @@ class SSD(keras.Model):
     `model.save("ssd.keras")` and, after `import keras_boxloss`,
     `keras.saving.load_model` rebuild the same network, default boxes and
     loss, with the file's weights.
+
+    `model.predict(images)` returns decoded, NMS'd detections as KerasHub's
+    `ObjectDetector` does (`boxes` normalised yxyx, `confidence`, `labels`,
+    `num_detections`, -1 padding; see
+    `keras_boxloss.training.predict.DetectorPredictions`); `model(images)`
+    returns the raw `(B, anchors, 4 + L)` head outputs.
 
     Args:
         num_classes: object classes (without the background).

@@ -1,7 +1,12 @@
-"""Running a trained detector: decoding, NMS, detections for evaluation."""
+"""Running a trained detector: decoding, NMS, detections for evaluation,
+and `DetectorPredictions`, the KerasHub-style `predict` of the detectors."""
+
+import typing
 
 import numpy as np
 
+# A `predict` dict's padding, KerasHub's: rows past `num_detections` are -1.
+PADDING = -1
 
 
 def non_max_suppression(boxes, scores, max_detections=100,
@@ -33,6 +38,96 @@ def detect(model, images, **nms_kwargs):
     compiled step: NMS is TensorFlow-only and not XLA-compilable."""
     boxes, scores = model.decode(model(images, training=False))
     return non_max_suppression(boxes, scores, **nms_kwargs)
+
+
+def keras_hub_detections(detections) -> dict:
+    """The TF OD API detection dict (`non_max_suppression`'s) -> KerasHub's
+    `ObjectDetector.predict` dict of numpy arrays: `boxes` float32 `(B, K,
+    4)`, `confidence` float32 `(B, K)`, `labels` int32 `(B, K)` (label-map
+    ids, as the ground truth `fit` takes), `num_detections` int32 `(B,)`;
+    rows past `num_detections` are -1 in `boxes`, `confidence` and
+    `labels`, as KerasHub's `mask_invalid_detections` pads them."""
+    count = np.asarray(detections["num_detections"]).astype(np.int32)
+    boxes = np.asarray(detections["detection_boxes"], np.float32)
+    valid = np.arange(boxes.shape[1])[None, :] < count[:, None]
+    return {
+        "boxes": np.where(valid[..., None], boxes, PADDING).astype(
+            np.float32),
+        "confidence": np.where(valid, np.asarray(
+            detections["detection_scores"], np.float32), PADDING).astype(
+            np.float32),
+        "labels": np.where(valid, np.asarray(
+            detections["detection_classes"]).astype(np.int32), PADDING
+        ).astype(np.int32),
+        "num_detections": count,
+    }
+
+
+def detections_from_outputs(model, outputs, batch_size: int = 32,
+                            **nms_kwargs) -> dict:
+    """Raw head outputs `(N, ...)` (what `model(images)` returns) ->
+    `keras_hub_detections`' dict, decoded and NMS'd `batch_size` images at
+    a time (NMS runs outside any compiled step: see `detect`)."""
+    outputs = np.asarray(outputs)
+    if not len(outputs):  # KerasHub-shaped empty arrays: a blank row, cut
+        blank = np.zeros((1,) + outputs.shape[1:], outputs.dtype)
+        return {key: value[:0] for key, value in detections_from_outputs(
+            model, blank, **nms_kwargs).items()}
+    parts = [_chunk_detections(model, outputs[start:start + batch_size],
+                               nms_kwargs)
+             for start in range(0, len(outputs), batch_size)]
+    return {key: np.concatenate([p[key] for p in parts])
+            for key in parts[0]}
+
+
+def _chunk_detections(model, outputs, nms_kwargs):
+    boxes, scores = model.decode(outputs)
+    return keras_hub_detections(non_max_suppression(boxes, scores,
+                                                    **nms_kwargs))
+
+
+class DetectorPredictions:
+    """`predict` and `predict_on_batch` as KerasHub's `ObjectDetector`:
+    decoded, NMS'd detections, for a detector with `decode`.
+
+    `model.predict(images)` returns `{"boxes", "confidence", "labels",
+    "num_detections"}` (see `keras_hub_detections`), boxes in `rel_yxyx`:
+    normalised (ymin, xmin, ymax, xmax) of the model's square input, the
+    format `fit` takes. The raw head outputs are `model(images)` (as for a
+    KerasHub detector), or, batched over a dataset, the base class'
+    `keras.Model.predict(model, images)`; `model.decode(raw)` turns them
+    into boxes and per-class scores before NMS.
+    """
+
+    def predict(self, x, batch_size: typing.Optional[int] = None,
+                verbose="auto", steps=None, callbacks=None,
+                **nms_kwargs) -> dict:
+        """Detections of the images `x` (0..255, the model's size).
+
+        Args:
+            x, batch_size, verbose, steps, callbacks: as `keras.Model.predict`.
+            **nms_kwargs: `non_max_suppression`'s settings
+                (`score_threshold`, `iou_threshold`, `max_detections`,
+                `max_per_class`).
+
+        Returns:
+            The KerasHub detection dict of numpy arrays.
+        """
+        import keras
+
+        outputs = keras.Model.predict(self, x, batch_size=batch_size,
+                                      verbose=verbose, steps=steps,
+                                      callbacks=callbacks)
+        return detections_from_outputs(self, outputs, batch_size or 32,
+                                       **nms_kwargs)
+
+    def predict_on_batch(self, x, **nms_kwargs) -> dict:
+        """`predict` of one batch, as `keras.Model.predict_on_batch`."""
+        import keras
+
+        outputs = keras.Model.predict_on_batch(self, x)
+        return detections_from_outputs(self, outputs, max(len(outputs), 1),
+                                       **nms_kwargs)
 
 
 def predict_records(model, config, pattern, **nms_kwargs):

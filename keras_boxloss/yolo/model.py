@@ -19,6 +19,7 @@ from keras import ops
 
 from keras_boxloss.backbones import backbone_features, conv_bn
 from keras_boxloss.losses.yolo_v1_loss import YOLOv1
+from keras_boxloss.training.predict import DetectorPredictions
 
 
 def build_yolo_network(num_classes: int, grid_size: int = 7,
@@ -46,7 +47,7 @@ def build_yolo_network(num_classes: int, grid_size: int = 7,
 
 
 @keras.saving.register_keras_serializable(package="keras_boxloss")
-class YOLOv1Detector(keras.Model):
+class YOLOv1Detector(DetectorPredictions, keras.Model):
     """A YOLOv1-style detector trained with the `YOLOv1` loss.
 
     A Keras object: `get_config` holds every constructor argument (the box
@@ -57,6 +58,12 @@ class YOLOv1Detector(keras.Model):
     `model.fit` takes images and padded ground truth `{"boxes": (B, G, 4)
     normalised yxyx, "classes": (B, G)}` (classes 1..C, -1 padding), which
     `compute_loss` repacks for the loss: `[class - 1, x1, y1, x2, y2]`.
+
+    `model.predict(images)` returns decoded, NMS'd detections as KerasHub's
+    `ObjectDetector` does (`boxes` normalised yxyx, `confidence`, `labels`,
+    `num_detections`, -1 padding; see
+    `keras_boxloss.training.predict.DetectorPredictions`); `model(images)`
+    returns the raw `(B, S, S, B * 5 + C)` grid.
 
     Args:
         num_classes: object classes.
