@@ -42,6 +42,9 @@ COMMANDS = {
     "evaluate": ("keras_boxloss.cli.evaluate",
                  "COCO metrics and the paper's mean IoU of predictions "
                  "against TFRecords' ground truth"),
+    "predict": ("keras_boxloss.cli.predict",
+                "run a trained detector or exported SavedModel on image "
+                "files: predictions.json and the images with boxes drawn"),
     "compare": ("keras_boxloss.cli.compare",
                 "train a detector once per box loss and seed and compare "
                 "them: the Smooth IoU paper's Tables 2 and 3, plots"),

@@ -1,0 +1,94 @@
+"""Image files for prediction: found from paths, folders and globs, read
+as upright RGB (EXIF orientation applied; greyscale, palette and RGBA
+converted; alpha dropped, as `tf.io.decode_image(channels=3)` does)."""
+
+import glob
+import os
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def _is_image_name(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _not_an_image(path) -> ValueError:
+    return ValueError(f"Expected an image file ({', '.join(IMAGE_SUFFIXES)})"
+                      f". Received: path={str(path)!r}")
+
+
+def find_images(inputs) -> list:
+    """The image files named by `inputs`, in order, each once.
+
+    Args:
+        inputs: file paths, folders (their image files, sorted, not
+            recursive) and globs.
+
+    Returns:
+        A list of `Path`s.
+
+    Raises:
+        FileNotFoundError: a path that does not exist or a glob matching
+            nothing.
+        ValueError: a file without an image suffix, a folder or inputs
+            without any image.
+    """
+    found = []
+    for text in inputs:
+        path = Path(text)
+        if glob.has_magic(str(text)) and not path.exists():
+            matches = sorted(Path(p) for p in glob.glob(str(text)))
+            images = [p for p in matches if p.is_file() and _is_image_name(p)]
+            if not images:
+                raise FileNotFoundError(
+                    f"Expected image files matching the glob. Received: "
+                    f"path={str(text)!r} matches no {'/'.join(IMAGE_SUFFIXES)}"
+                    " file")
+            found += images
+        elif path.is_dir():
+            images = sorted(p for p in path.iterdir()
+                            if p.is_file() and _is_image_name(p))
+            if not images:
+                raise ValueError(
+                    f"Expected a folder holding image files "
+                    f"({', '.join(IMAGE_SUFFIXES)}). Received: "
+                    f"path={str(text)!r} holds none")
+            found += images
+        elif path.is_file():
+            if not _is_image_name(path):
+                raise _not_an_image(path)
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"Expected an image file or folder. "
+                                    f"Received: path={str(text)!r} does not "
+                                    "exist")
+    if not found:
+        raise ValueError("Expected at least one image. Received: none")
+    unique = {}
+    for path in found:
+        unique.setdefault(os.path.realpath(path), path)
+    return list(unique.values())
+
+
+def read_image(path) -> np.ndarray:
+    """The image at `path` as uint8 `[H, W, 3]` RGB, upright as its EXIF
+    orientation says (as viewers show it, and as its boxes are meant).
+
+    Raises:
+        ValueError: a file that is not a readable JPEG or PNG, naming it.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            if image.format not in ("JPEG", "PNG", "MPO"):
+                raise ValueError(f"format {image.format}")
+            image = ImageOps.exif_transpose(image)
+            return np.asarray(image.convert("RGB"), np.uint8)
+    except (OSError, ValueError, UnidentifiedImageError, SyntaxError) as error:
+        raise ValueError(
+            f"Expected a readable JPEG or PNG image. Received: "
+            f"path={str(path)!r} ({type(error).__name__}: {error})") from None

@@ -1,0 +1,232 @@
+"""`keras-boxloss predict` on image files: boxes back in the original
+image's pixels whatever its size, format or EXIF orientation, the outputs,
+and clear errors for bad inputs.
+
+The pixel mapping is checked exactly with a stand-in detector whose one
+detection is a fixed box on the model's canvas: the expected pixels are
+worked out by hand from the resize rule (`fixed`: stretch; `pad`: scale to
+fit, pad bottom and right).
+"""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from keras_boxloss.cli.main import main
+from keras_boxloss.inference.images import find_images, read_image
+from keras_boxloss.training import train as train_module
+from keras_boxloss.training.config import load_config
+
+CANVAS_BOX = (0.1, 0.25, 0.4, 0.75)  # ymin, xmin, ymax, xmax on the canvas
+
+
+class FixedDetector:
+    """`decode` ignores the network: one box, `CANVAS_BOX`, class 2 (the
+    generated data's "ellipse") at 0.9. Records the canvases it is given."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, images, training=False):
+        self.seen.append(np.asarray(images))
+        return images
+
+    def decode(self, outputs):
+        count = tf.shape(outputs)[0]
+        boxes = tf.tile(tf.constant([[CANVAS_BOX]], tf.float32),
+                        [count, 1, 1])
+        scores = tf.tile(tf.constant([[[0.05, 0.9, 0.05]]]), [count, 1, 1])
+        return boxes, scores
+
+
+@pytest.fixture
+def fixed_run(monkeypatch, tmp_path):
+    """`(run folder, detector, set_mode)`: `load_trained` of the folder
+    returns the stand-in at image size 64 with the chosen resize mode."""
+    detector = FixedDetector()
+    state = {"mode": "fixed"}
+
+    def load_trained(model_dir):
+        config = load_config(None, ["model.image_size=64",
+                                    f"data.resize_mode={state['mode']}"])
+        return config, detector
+
+    monkeypatch.setattr(train_module, "load_trained", load_trained)
+    return tmp_path / "run", detector, lambda mode: state.update(mode=mode)
+
+
+def predict(*args):
+    return main(["predict", *map(str, args)])
+
+
+def read_predictions(folder):
+    return json.loads((folder / "predictions.json").read_text())
+
+
+def save(pixels, path, **kwargs):
+    Image.fromarray(pixels).save(path, **kwargs)
+    return path
+
+
+def test_fixed_resize_maps_the_canvas_box_to_pixels(fixed_run, tmp_path):
+    run, detector, _ = fixed_run
+    image = save(np.full((100, 200, 3), 90, np.uint8), tmp_path / "wide.png")
+    out = tmp_path / "out"
+    assert predict(image, "--model-dir", run, "--output-dir", out) == 0
+    [entry] = read_predictions(out)["images"]
+    assert (entry["file"], entry["width"], entry["height"]) == (
+        "wide.png", 200, 100)
+    # stretched: x * 200, y * 100 of the canvas box
+    np.testing.assert_allclose(entry["boxes"], [[50, 10, 150, 40]])
+    np.testing.assert_allclose(entry["boxes_normalized"], [CANVAS_BOX],
+                               atol=1e-6)
+    assert entry["classes"] == [2] and entry["class_names"] == ["ellipse"]
+    np.testing.assert_allclose(entry["scores"], [0.9], atol=1e-6)
+    assert detector.seen[0].shape == (1, 64, 64, 3)
+    drawn = np.asarray(Image.open(out / "wide.png"))
+    assert drawn.shape == (100, 200, 3)
+    # the box outline is drawn in red at its left edge, x = 50
+    assert (drawn[25, 50] != 90).any() and (drawn[25, 100] == 90).all()
+
+
+def test_pad_resize_undoes_the_padding(fixed_run, tmp_path):
+    run, detector, set_mode = fixed_run
+    set_mode("pad")
+    pixels = np.full((100, 200, 3), 200, np.uint8)
+    image = save(pixels, tmp_path / "wide.png")
+    out = tmp_path / "out"
+    assert predict(image, "--model-dir", run, "--output-dir", out) == 0
+    [entry] = read_predictions(out)["images"]
+    # 200 x 100 into 64: scale 0.32, the image fills 64 x 32 of the canvas
+    # (valid height 0.5), so canvas y / 0.5 and x / 1: (0.2, 0.25, 0.8,
+    # 0.75) of the image, x * 200, y * 100 in pixels
+    np.testing.assert_allclose(entry["boxes"], [[50, 20, 150, 80]],
+                               atol=0.01)
+    canvas = detector.seen[0][0]
+    np.testing.assert_allclose(canvas[:32], 200, atol=1e-3)  # the image
+    assert (canvas[32:] == 0).all()  # the padding, as make_dataset pads
+
+
+def test_exif_rotated_jpeg_is_read_upright(fixed_run, tmp_path):
+    run, _, _ = fixed_run
+    stored = np.full((100, 200, 3), 128, np.uint8)  # 200 wide as stored
+    stored[:20, :20] = (250, 0, 0)  # the stored top-left corner
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation 6: shown rotated 90 degrees clockwise
+    image = save(stored, tmp_path / "rotated.jpg", exif=exif, quality=95)
+    upright = read_image(image)
+    assert upright.shape == (200, 100, 3)  # shown 100 wide, 200 high
+    # clockwise: the stored top-left corner is shown at the top right
+    assert upright[:15, -15:, 0].min() > 200
+    assert upright[:15, :15, 0].max() < 160
+    out = tmp_path / "out"
+    assert predict(image, "--model-dir", run, "--output-dir", out) == 0
+    [entry] = read_predictions(out)["images"]
+    assert (entry["width"], entry["height"]) == (100, 200)
+    np.testing.assert_allclose(entry["boxes"], [[25, 20, 75, 80]])
+    assert Image.open(out / "rotated.jpg").size == (100, 200)
+
+
+def test_grey_and_rgba_pngs_become_rgb(fixed_run, tmp_path):
+    run, _, _ = fixed_run
+    grey = np.arange(48 * 80, dtype=np.uint32).reshape(48, 80) % 251
+    grey_path = save(grey.astype(np.uint8), tmp_path / "grey.png")
+    rgba = np.zeros((30, 90, 4), np.uint8)
+    rgba[..., :3] = (10, 20, 30)
+    rgba[..., 3] = 40  # mostly transparent: alpha is dropped, not blended
+    rgba_path = save(rgba, tmp_path / "rgba.png")
+    assert Image.open(grey_path).mode == "L"
+    assert Image.open(rgba_path).mode == "RGBA"
+    np.testing.assert_array_equal(read_image(grey_path),
+                                  np.repeat(grey[..., None], 3, -1))
+    np.testing.assert_array_equal(read_image(rgba_path),
+                                  np.broadcast_to((10, 20, 30), (30, 90, 3)))
+    out = tmp_path / "out"
+    assert predict(tmp_path, "--model-dir", run, "--output-dir", out) == 0
+    entries = {e["file"]: e for e in read_predictions(out)["images"]}
+    assert set(entries) == {"grey.png", "rgba.png"}
+    np.testing.assert_allclose(entries["grey.png"]["boxes"],
+                               [[20, 4.8, 60, 19.2]], atol=0.01)
+    np.testing.assert_allclose(entries["rgba.png"]["boxes"],
+                               [[22.5, 3, 67.5, 12]], atol=0.01)
+    assert Image.open(out / "rgba.png").mode == "RGB"
+
+
+def test_score_threshold_and_max_detections(fixed_run, tmp_path):
+    run, _, _ = fixed_run
+    image = save(np.zeros((64, 64, 3), np.uint8), tmp_path / "a.png")
+    out = tmp_path / "out"
+    assert predict(image, "--model-dir", run, "--output-dir", out,
+                   "--score-threshold", "0.95") == 0
+    data = read_predictions(out)
+    assert data["score_threshold"] == 0.95
+    assert data["images"][0]["num_detections"] == 0
+    assert data["images"][0]["boxes"] == []
+
+
+def test_folders_globs_and_same_names(fixed_run, tmp_path):
+    run, _, _ = fixed_run
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        save(np.zeros((20, 30, 3), np.uint8), tmp_path / folder / "x.png")
+    (tmp_path / "a" / "notes.txt").write_text("not an image")
+    found = find_images([tmp_path / "a", str(tmp_path / "b" / "*.png"),
+                         tmp_path / "a" / "x.png"])
+    assert found == [tmp_path / "a" / "x.png", tmp_path / "b" / "x.png"]
+    out = tmp_path / "out"
+    assert predict(tmp_path / "a", tmp_path / "b", "--model-dir", run,
+                   "--output-dir", out) == 0
+    drawings = [e["drawing"] for e in read_predictions(out)["images"]]
+    assert drawings == ["x.png", "x_2.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "predictions.json", "x.png", "x_2.png"]
+
+
+def run_error(capsys, *args):
+    assert predict(*args) == 2
+    return capsys.readouterr().err
+
+
+def test_bad_inputs_are_errors_naming_the_file(fixed_run, tmp_path, capsys):
+    run, _, _ = fixed_run
+    out = tmp_path / "out"
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    err = run_error(capsys, text, "--model-dir", run, "--output-dir", out)
+    assert "Expected an image file" in err and f"path='{text}'" in err
+    err = run_error(capsys, tmp_path / "missing.png", "--model-dir", run,
+                    "--output-dir", out)
+    assert "does not exist" in err and "missing.png" in err
+    err = run_error(capsys, str(tmp_path / "*.jpg"), "--model-dir", run,
+                    "--output-dir", out)
+    assert "matches no" in err
+    good = save(np.zeros((8, 8, 3), np.uint8), tmp_path / "good.png")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    err = run_error(capsys, good, broken, "--model-dir", run,
+                    "--output-dir", out)
+    assert "Expected a readable JPEG or PNG image" in err
+    assert f"path='{broken}'" in err
+    assert not out.exists()  # written whole or not at all
+
+
+def test_a_non_empty_output_needs_overwrite(fixed_run, tmp_path, capsys):
+    run, _, _ = fixed_run
+    image = save(np.zeros((8, 8, 3), np.uint8), tmp_path / "a.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    err = run_error(capsys, image, "--model-dir", run, "--output-dir", out)
+    assert "--overwrite" in err
+    assert (out / "keep.txt").read_text() == "mine"
+    assert predict(image, "--model-dir", run, "--output-dir", out,
+                   "--overwrite") == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.png",
+                                                      "predictions.json"]
+    # an input inside the folder that --overwrite replaces is refused
+    err = run_error(capsys, out / "a.png", "--model-dir", run,
+                    "--output-dir", out, "--overwrite")
+    assert "apart from the inputs" in err
