@@ -7,8 +7,10 @@ yxyx boxes, scores, classes). They are checked before anything is computed
 (`keras_boxloss.evaluation.checks`): boxes outside [0, 1], inverted,
 non-finite, in pixels or in xyxy order are an error naming the image.
 `--model-dir` without `--data` evaluates on the run's own validation
-records and label map (from its config.yaml). Tables and drawings use the
-label map's display names.
+records and label map (from its config.yaml); `--checkpoint best` runs
+the weights of its best validation evaluation while training (`best/`)
+instead of its last ones. Tables and drawings use the label map's display
+names.
 
 Beside the metrics JSON (`<stem>.metrics.json`) it writes, all from one
 COCOeval pass: `<stem>.per_class.csv` (AP, AP50, AP75, AR@100 and the
@@ -21,7 +23,8 @@ paper's mean IoUs per class; also printed), `<stem>.pr_curves.png` and
 import argparse
 import os
 
-from keras_boxloss.cli.options import (add_data_arguments,
+from keras_boxloss.cli.options import (add_checkpoint_argument,
+                                       add_data_arguments,
                                        add_progress_argument)
 
 
@@ -34,7 +37,9 @@ def add_arguments(parser):
     source.add_argument("--model-dir", metavar="DIR",
                         help="a `keras-boxloss train` output folder: run "
                              "its model on the data (predictions written to "
-                             "DIR/predictions.json)")
+                             "DIR/predictions.json; with --checkpoint best, "
+                             "DIR/best/predictions.json)")
+    add_checkpoint_argument(parser)
     add_data_arguments(parser, "ground truth (default: with --model-dir, "
                                "the run's data.validation and label map; "
                                "else the generated dataset's val split)")
@@ -117,6 +122,10 @@ def run(args: argparse.Namespace) -> int:
                                                    write_per_class_outputs)
     from keras_boxloss.evaluation.predictions import load_predictions
 
+    if args.checkpoint and not args.model_dir:
+        raise ValueError("Expected --model-dir with --checkpoint (it picks "
+                         "the run's weights). Received: --checkpoint "
+                         f"{args.checkpoint} with --predictions")
     settings = None
     if args.config:
         from keras_boxloss.training.config import load_config
@@ -134,10 +143,12 @@ def run(args: argparse.Namespace) -> int:
     if args.model_dir:
         from keras_boxloss.evaluation.predictions import save_predictions
         from keras_boxloss.training.predict import predict_records
-        from keras_boxloss.training.train import load_trained
+        from keras_boxloss.training.train import checkpoint_dir, load_trained
 
         from keras_boxloss.training.config import load_config
 
+        # best/ is a run folder of its own: its predictions go there
+        folder = checkpoint_dir(args.model_dir, args.checkpoint or "last")
         # The data first: a run without validation records, or records
         # that fail their checks (a repeated key, labels against the label
         # map), fail before its model is built and its predictions.json
@@ -147,8 +158,8 @@ def run(args: argparse.Namespace) -> int:
         ground_truth = read_ground_truth(pattern, args.progress)
         image_keys(ground_truth)
         check_record_labels(ground_truth, label_map)
-        config, model = load_trained(args.model_dir)
-        args.predictions = os.path.join(args.model_dir, "predictions.json")
+        config, model = load_trained(folder)
+        args.predictions = os.path.join(folder, "predictions.json")
         from keras_boxloss.training.config import nms_kwargs
 
         save_predictions(predict_records(model, config, pattern,

@@ -1,6 +1,8 @@
 """`keras-boxloss export`: a trained detector as a SavedModel (what the TF
 OD API's `exporter_main_v2.py` writes) into `--output-dir` or, for the SSD,
-a TFLite model into the file `--output` (`--format tflite`)."""
+a TFLite model into the file `--output` (`--format tflite`). `--checkpoint
+best` exports the weights of the run's best validation evaluation while
+training (`best/`) instead of its last ones."""
 
 import argparse
 import sys
@@ -11,6 +13,9 @@ INPUT_TYPES = ("image_tensor", "encoded_image_string_tensor", "tf_example")
 def add_arguments(parser):
     parser.add_argument("--model-dir", required=True, metavar="DIR",
                         help="a `keras-boxloss train` output folder")
+    from keras_boxloss.cli.options import add_checkpoint_argument
+
+    add_checkpoint_argument(parser)
     parser.add_argument("--output-dir", metavar="DIR",
                         help="the SavedModel's folder, e.g. "
                              "saved_models/<name>/1")
@@ -79,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from keras_boxloss.training.config import load_config, nms_kwargs
 
     target = _target(args)  # before the model loads
-    config, model = load_trained(args.model_dir)
+    config, model = load_trained(args.model_dir, args.checkpoint or "last")
     settings = config
     if args.config:
         settings = load_config(args.config)

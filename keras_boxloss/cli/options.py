@@ -56,6 +56,16 @@ def add_overwrite_argument(parser, what):
                         help=f"replace {what}")
 
 
+def add_checkpoint_argument(parser):
+    """`--checkpoint last|best`: which weights of a `train` run to load
+    (`training.train.checkpoint_dir`)."""
+    parser.add_argument("--checkpoint", choices=("last", "best"),
+                        default=None,
+                        help="with --model-dir: the run's last weights, or "
+                             "best/, those of its best validation "
+                             "evaluation while training (default: last)")
+
+
 def add_set_argument(parser, help_text):
     """`--set KEY=VALUE` (repeatable) into `args.overrides`."""
     parser.add_argument("--set", action="append", default=[],

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     fix_thread_pools()  # before any TensorFlow op: they are fixed at start
     from keras_boxloss.training.config import load_config
-    from keras_boxloss.training.run_state import plan_run
+    from keras_boxloss.training.run_state import plan_run, stopped_early_at
     from keras_boxloss.training.train import train
 
     config = load_config(args.config, args.overrides)
@@ -58,9 +58,12 @@ def run(args: argparse.Namespace) -> int:
                        verbose=1 if args.progress else 2,
                        overwrite=args.overwrite)
     losses = history.history.get("loss") if history else None
-    trained = steps - plan.start_step
+    # early stopping ends a run before trainer.steps (it is finished)
+    end = stopped_early_at(args.model_dir) or steps
+    trained = end - plan.start_step
     resumed = f" (from step {plan.start_step})" if plan.start_step else ""
     final = f": final loss {losses[-1]:.4f}" if losses else ""
-    print(f"Trained {trained} steps{resumed}, {steps} in all, into "
+    early = " (stopped early)" if end != steps else ""
+    print(f"Trained {trained} steps{resumed}, {end} in all{early}, into "
           f"{args.model_dir}{final}")
     return 0

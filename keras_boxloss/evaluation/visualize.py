@@ -71,27 +71,42 @@ def _png_name(key, filename):
     return f"{key_stem}.png"
 
 
-def save_visualizations(ground_truth, predictions, output_dir, count,
-                        label_map=None, score_threshold=0.3):
-    """Writes `count` PNGs (the first images of `ground_truth`) to
-    `output_dir`, named after their key (source_id, else file name);
-    returns the paths."""
+def drawn_images(ground_truth, predictions, count, label_map=None,
+                 score_threshold=0.3):
+    """The first `count` images of `ground_truth` with their boxes and
+    predictions drawn (`draw_detections`).
+
+    Returns:
+        A list of `(key, record, PIL image)`, key the image's key
+        (`records.image_keys`: source_id, else file name).
+    """
     from PIL import Image
 
     from keras_boxloss.data.records import image_keys
 
     by_id = {str(p["source_id"]): p for p in predictions}
-    os.makedirs(output_dir, exist_ok=True)
     ground_truth = list(ground_truth)
-    paths = []
+    drawn = []
     for key, record in list(zip(image_keys(ground_truth),
                                 ground_truth))[:count]:
         image = Image.open(io.BytesIO(record.encoded)).convert("RGB")
         found = by_id.get(key, {})
-        drawn = draw_detections(
+        drawn.append((key, record, draw_detections(
             image, record.boxes, record.classes, found.get("boxes", ()),
             found.get("scores", ()), found.get("classes", ()), label_map,
-            score_threshold)
+            score_threshold)))
+    return drawn
+
+
+def save_visualizations(ground_truth, predictions, output_dir, count,
+                        label_map=None, score_threshold=0.3):
+    """Writes `count` PNGs (the first images of `ground_truth`) to
+    `output_dir`, named after their key (source_id, else file name);
+    returns the paths."""
+    os.makedirs(output_dir, exist_ok=True)
+    paths = []
+    for key, record, drawn in drawn_images(ground_truth, predictions, count,
+                                           label_map, score_threshold):
         path = os.path.join(output_dir, _png_name(key, record.filename))
         if path in paths:  # two keys that differ only in odd characters
             path = path[:-4] + f"_{len(paths)}.png"

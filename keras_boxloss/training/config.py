@@ -19,6 +19,7 @@ from keras_boxloss.losses.multibox_loss import CLASSIFICATIONS
 from keras_boxloss.losses.yolo_v1_loss import CONFIDENCE_TARGETS
 from keras_boxloss.ssd.anchors import (DEFAULT_ASPECT_RATIOS,
                                        DEFAULT_MAX_SCALE, DEFAULT_MIN_SCALE)
+from keras_boxloss.training.validation import BEST_METRICS
 
 DETECTORS = ("ssd", "yolo_v1")
 # Choices that only the config names (train.py builds from them).
@@ -122,6 +123,14 @@ class TrainerConfig:
     # "" (float32) | mixed_float16 (with loss scaling) | mixed_bfloat16:
     # the training model's compute dtype; losses stay float32
     mixed_precision: str = ""
+    # Validation while training (training/validation.py): 0 = at the end
+    # of every epoch (steps_per_epoch), N = every N steps, -1 = never
+    eval_every_steps: int = 0
+    # the metric that picks `best/`: one of BEST_METRICS, higher is better
+    best_metric: str = "AP50"
+    # evaluations in a row without a better best_metric that stop
+    # training; 0 = never stop early
+    early_stopping_patience: int = 0
 
 
 @dataclasses.dataclass
@@ -267,6 +276,7 @@ def _check(config, path):
          DISTRIBUTIONS),
         ("trainer.mixed_precision", config.trainer.mixed_precision,
          MIXED_PRECISION),
+        ("trainer.best_metric", config.trainer.best_metric, BEST_METRICS),
     ]
     for name, value, choices in checks:
         if value not in choices:
@@ -287,6 +297,32 @@ def _check(config, path):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{path or 'config'}: Expected `{name}` to be a "
                              f"positive integer. Received: {name}={value!r}")
+    _check_validation(config.trainer, config.data, path or "config")
+
+
+def _check_validation(trainer, data, where):
+    """`trainer.eval_every_steps` and `early_stopping_patience`: in range,
+    and an explicit evaluation has a validation split to run on (the
+    generated data has one; records given need `data.validation`)."""
+    every, patience = trainer.eval_every_steps, trainer.early_stopping_patience
+    if every < -1 or patience < 0:
+        raise ValueError(
+            f"{where}: Expected trainer.eval_every_steps >= -1 (0: every "
+            f"epoch, -1: never) and trainer.early_stopping_patience >= 0. "
+            f"Received: eval_every_steps={every}, "
+            f"early_stopping_patience={patience}")
+    if patience and every == -1:
+        raise ValueError(
+            f"{where}: Expected evaluations (trainer.eval_every_steps >= 0) "
+            f"for trainer.early_stopping_patience, which counts them. "
+            f"Received: eval_every_steps=-1, early_stopping_patience="
+            f"{patience}")
+    if (every > 0 or patience) and data.train and not data.validation:
+        raise ValueError(
+            f"{where}: Expected data.validation (records to evaluate on) "
+            f"with trainer.eval_every_steps={every} and "
+            f"early_stopping_patience={patience}. Received: data.train="
+            f"{data.train!r} and no data.validation")
 
 
 def check_config(config, path=None):

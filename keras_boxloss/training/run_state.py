@@ -25,7 +25,10 @@ BACKUP = "backup"
 # What `train` writes; a model dir holding any of these but no config.yaml
 # is not a run this call can resume.
 RUN_FILES = (CONFIG, WEIGHTS, DONE, BACKUP, "logs", "partial." + WEIGHTS,
-             KERAS_MODEL, "partial." + KERAS_MODEL)
+             KERAS_MODEL, "partial." + KERAS_MODEL, "best")
+# Config keys a resumed or continued run may change: they do not change
+# the weights it trains (`trainer.eval_every_steps`: when it evaluates).
+RESUMABLE_CHANGES = ("trainer.steps", "trainer.eval_every_steps")
 # What other commands derive from a run's weights (evaluate, compare);
 # `--overwrite` removes them too, so no output of the old run survives
 # beside the new weights.
@@ -83,6 +86,15 @@ def finished_steps(model_dir):
     return steps
 
 
+def stopped_early_at(model_dir):
+    """The step at which early stopping ended the finished run in
+    `model_dir`; None when it did not (or the run is unfinished)."""
+    path = Path(model_dir) / DONE
+    if not path.exists():
+        return None
+    return json.loads(path.read_text()).get("stopped_early_at")
+
+
 def backup_epochs(model_dir):
     """Epochs completed by the run's `BackupAndRestore` state (0: none)."""
     path = Path(model_dir) / BACKUP / "training_metadata.json"
@@ -115,7 +127,7 @@ def _legacy_values(flat):
     return flat
 
 
-def config_differences(old, new, allowed=("trainer.steps",)):
+def config_differences(old, new, allowed=RESUMABLE_CHANGES):
     """`["key: old -> new", ...]` of two config dicts, dotted keys, sorted,
     leaving out `allowed`."""
     old, new = _legacy_values(flatten(old)), flatten(new)
@@ -217,11 +229,16 @@ def apply_plan(plan, config):
                  yaml.safe_dump(config_to_dict(config)))
 
 
-def finish_run(model_dir, steps):
+def finish_run(model_dir, steps, stopped_early_at=None):
     """Marks the run finished (after its final weights) and drops the
-    backup, which the marker now supersedes."""
+    backup, which the marker now supersedes. A run that early stopping
+    ended is finished too (a rerun does nothing); the marker says at which
+    step it stopped."""
     model_dir = Path(model_dir)
-    write_atomic(model_dir / DONE, json.dumps({"steps": steps}) + "\n")
+    done = {"steps": steps}
+    if stopped_early_at is not None:
+        done["stopped_early_at"] = stopped_early_at
+    write_atomic(model_dir / DONE, json.dumps(done) + "\n")
     if (model_dir / BACKUP).exists():
         shutil.rmtree(model_dir / BACKUP)
 

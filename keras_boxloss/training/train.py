@@ -3,7 +3,9 @@ resume.
 
 `model_dir` gets `config.yaml` (the resolved config), `model.weights.h5`
 (weights after every epoch and at the end), `model.keras` (the whole
-detector at the end, `keras_model`), `logs/` (TensorBoard) and, while
+detector at the end, `keras_model`), `logs/` (TensorBoard; validation
+metrics and images in `logs/validation`), `best/` (the checkpoint of the
+best validation evaluation, `validation`) and, while
 a run is unfinished, `backup/`: Keras' `BackupAndRestore` state, from which a
 restarted run continues at the epoch after the last one completed, with the
 batches that an uninterrupted run would have seen there. A finished run
@@ -189,6 +191,7 @@ def train(config, model_dir, verbose=1, callbacks=(), overwrite=False):
         return model, None
     # one pass over the labels: readable, in the label map, num_classes
     run_state.check_training_data(config)  # before anything is written
+    validation = validation_callback(config, model_dir, plan, verbose)
     run_state.apply_plan(plan, config)  # every check passed: write now
     from keras_boxloss.training.determinism import make_deterministic
 
@@ -229,6 +232,7 @@ def train(config, model_dir, verbose=1, callbacks=(), overwrite=False):
                 # first: it raises before the checkpoints save a NaN epoch
                 StopOnNaN(per_epoch, model_dir),
                 StopAtStep(config.trainer.steps, per_epoch),
+                *([validation] if validation else []),
                 # kept until the run is marked finished (finish_run)
                 keras.callbacks.BackupAndRestore(str(model_dir / "backup"),
                                                  delete_checkpoint=False),
@@ -247,13 +251,61 @@ def train(config, model_dir, verbose=1, callbacks=(), overwrite=False):
     from keras_boxloss.training.keras_model import save_keras_model
 
     save_keras_model(model, model_dir)  # before the finished marker
-    run_state.finish_run(model_dir, config.trainer.steps)
+    run_state.finish_run(model_dir, config.trainer.steps,
+                         validation.stopped_at if validation else None)
     return model, history
 
 
-def load_trained(model_dir):
-    """The config and the trained model of a `train` run."""
+def validation_callback(config, model_dir, plan, verbose):
+    """The `Validation` callback of the run (it reads and checks the
+    validation records now), or None: `trainer.eval_every_steps` -1, or
+    no validation split (said on the console; `check_config` refuses an
+    explicit `eval_every_steps` or early stopping without one)."""
+    from keras_boxloss.training.validation import (Validation,
+                                                   validation_data)
+
+    if config.trainer.eval_every_steps == -1:
+        return None
+    found = validation_data(config)
+    if found is None:
+        if verbose:
+            print("No validation while training: the config names no "
+                  "data.validation records (no best/ checkpoint, no "
+                  "validation metrics in TensorBoard).", flush=True)
+        return None
+    return Validation(config, model_dir, *found, start_step=plan.start_step,
+                      verbose=verbose)
+
+
+CHECKPOINTS = ("last", "best")
+
+
+def checkpoint_dir(model_dir, checkpoint: str = "last") -> Path:
+    """The folder of a `train` run's checkpoint: `model_dir` itself
+    ("last", the final or latest weights) or `model_dir/best` ("best", the
+    best validation evaluation's: `training.validation`)."""
+    from keras_boxloss.training.validation import BEST
+
+    if checkpoint not in CHECKPOINTS:
+        raise ValueError(f"Expected checkpoint to be one of "
+                         f"{list(CHECKPOINTS)}. Received: "
+                         f"checkpoint={checkpoint!r}")
     model_dir = Path(model_dir)
+    if checkpoint == "last":
+        return model_dir
+    if not (model_dir / BEST / WEIGHTS).exists():
+        raise ValueError(
+            f"Expected a best checkpoint {model_dir / BEST}, which `train` "
+            f"keeps when it evaluates on a validation split "
+            f"(trainer.eval_every_steps >= 0 and data.validation). "
+            f"Received: {model_dir} has none; use the last checkpoint")
+    return model_dir / BEST
+
+
+def load_trained(model_dir, checkpoint: str = "last"):
+    """The config and the trained model of a `train` run, with the weights
+    of its `checkpoint` ("last" or "best", see `checkpoint_dir`)."""
+    model_dir = checkpoint_dir(model_dir, checkpoint)
     if not (model_dir / WEIGHTS).exists():
         raise ValueError(f"No trained detector in {model_dir}: expected "
                          f"{model_dir / WEIGHTS} written by `train`.")

@@ -1,0 +1,201 @@
+"""Validation while training: TensorBoard scalars and images, best/,
+early stopping, resume (training/validation.py)."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_boxloss.data.generated import write_generated_dataset
+from keras_boxloss.training import validation
+from keras_boxloss.training.config import load_config
+from keras_boxloss.training.run_state import DONE
+from keras_boxloss.training.train import load_trained, train
+
+TINY = ["model.image_size=64", "model.num_layers=3", "data.batch_size=4",
+        "data.max_boxes=8", "trainer.jit_compile=false"]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """A small generated dataset: 16 train and 4 validation images of
+    64 px (cheap evaluations)."""
+    return write_generated_dataset(
+        str(tmp_path_factory.mktemp("small")),
+        splits={"train": 16, "val": 4}, image_size=64)
+
+
+def config_for(data, *overrides):
+    return load_config(None, [f"data.train={data['train']}",
+                              f"data.validation={data['val']}", *TINY,
+                              *overrides])
+
+
+def script_ap50(monkeypatch, values):
+    """Replaces the evaluation with AP50s `values`, in turn; returns the
+    list of the model's weights at each evaluation."""
+    seen, values = [], iter(values)
+
+    def evaluate_model(model, config, pattern, ground_truth, label_map):
+        seen.append([w.copy() for w in model.get_weights()])
+        metrics = dict.fromkeys(validation.BEST_METRICS, 0.0)
+        metrics["AP50"] = next(values)
+        return metrics, []
+
+    monkeypatch.setattr(validation, "evaluate_model", evaluate_model)
+    return seen
+
+
+def events(model_dir):
+    """`{tag: [(step, value), ...]}` of the run's validation event files;
+    scalars as floats, images as their encoded strings."""
+    import tensorflow as tf
+
+    found = {}
+    for path in sorted((model_dir / "logs" / "validation").glob("events*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                found.setdefault(value.tag, []).append(
+                    (event.step, tf.make_ndarray(value.tensor)))
+    return found
+
+
+def assert_same_weights(actual, expected):
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected):
+        np.testing.assert_array_equal(a, e)
+
+
+def test_best_checkpoint_and_early_stopping(small, tmp_path, monkeypatch,
+                                            capsys):
+    seen = script_ap50(monkeypatch, [0.1, 0.5, 0.3, 0.9])
+    config = config_for(small, "trainer.steps=10",
+                        "trainer.steps_per_epoch=2",
+                        "trainer.early_stopping_patience=1")
+    _, history = train(config, tmp_path, verbose=2)
+    # evaluations at steps 2, 4, 6; the 3rd does not improve on the 2nd's
+    # 0.5 and patience 1 stops there: 3 epochs, not 5
+    assert len(seen) == 3
+    assert history.epoch == [0, 1, 2]
+    best = json.loads((tmp_path / "best" / "metrics.json").read_text())
+    assert (best["step"], best["best_metric"], best["value"]) == (4, "AP50",
+                                                                 0.5)
+    _, model = load_trained(tmp_path, "best")
+    assert_same_weights(model.get_weights(), seen[1])
+    _, last = load_trained(tmp_path)
+    assert_same_weights(last.get_weights(), seen[2])
+    # finished (a rerun does nothing), at step 6
+    assert json.loads((tmp_path / DONE).read_text()) == {
+        "steps": 10, "stopped_early_at": 6}
+    printed = capsys.readouterr().out
+    assert "Validation at step 4: AP 0.0000, AP50 0.5000" in printed
+    assert "Early stopping at step 6" in printed
+    assert printed.count("Validation at step") == 3
+    # the scripted values as TensorBoard scalars, at their steps
+    scalars = events(tmp_path)
+    assert [(s, float(v)) for s, v in scalars["AP50"]] == [
+        (2, pytest.approx(0.1)), (4, pytest.approx(0.5)),
+        (6, pytest.approx(0.3))]
+    assert set(validation.LOGGED) <= set(scalars)
+
+
+class InterruptAfterEpoch(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:  # after BackupAndRestore saved the epoch
+            raise KeyboardInterrupt("simulated kill")
+
+
+def test_a_resumed_run_keeps_its_best_and_its_patience(small, tmp_path,
+                                                       monkeypatch):
+    config = config_for(small, "trainer.steps=12",
+                        "trainer.steps_per_epoch=2",
+                        "trainer.early_stopping_patience=2")
+    seen = script_ap50(monkeypatch, [0.1, 0.5, 0.3])
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path, verbose=0,
+              callbacks=[InterruptAfterEpoch(2)])
+    assert len(seen) == 3
+    # resumed at step 6: best 0.5 of step 4 and one evaluation since, so
+    # the next without improvement (step 8) uses up the patience (a run
+    # that forgot it would go on to step 10); best/ stays step 4's
+    resumed = script_ap50(monkeypatch, [0.45, 0.2, 0.9])
+    _, history = train(config, tmp_path, verbose=0)
+    assert history.epoch == [3]
+    assert len(resumed) == 1
+    best = json.loads((tmp_path / "best" / "metrics.json").read_text())
+    assert (best["step"], best["value"]) == (4, 0.5)
+    _, model = load_trained(tmp_path, "best")
+    assert_same_weights(model.get_weights(), seen[1])
+    assert json.loads((tmp_path / DONE).read_text())[
+        "stopped_early_at"] == 8
+
+
+def test_evaluation_every_n_steps_and_at_the_last_step(small, tmp_path,
+                                                       monkeypatch):
+    # 3 steps an epoch, evaluations every 2 steps and at the last (7th)
+    seen = script_ap50(monkeypatch, [0.2, 0.1, 0.3, 0.4])
+    config = config_for(small, "trainer.steps=7",
+                        "trainer.steps_per_epoch=3",
+                        "trainer.eval_every_steps=2")
+    train(config, tmp_path, verbose=0)
+    assert len(seen) == 4
+    assert [s for s, _ in events(tmp_path)["AP50"]] == [2, 4, 6, 7]
+    assert json.loads((tmp_path / "best" / "metrics.json").read_text())[
+        "step"] == 7
+
+
+def test_no_validation_split_is_said_and_skipped(small, tmp_path, capsys):
+    from keras_boxloss.training.run_state import plan_run
+    from keras_boxloss.training.train import validation_callback
+
+    config = load_config(None, [f"data.train={small['train']}", *TINY])
+    plan = plan_run(config, tmp_path)
+    assert validation_callback(config, tmp_path, plan, verbose=1) is None
+    assert "No validation while training" in capsys.readouterr().out
+    off = config_for(small, "trainer.eval_every_steps=-1")
+    assert validation_callback(off, tmp_path, plan, verbose=1) is None
+    assert capsys.readouterr().out == ""
+
+
+def test_real_evaluation_logs_what_evaluate_best_reports(small, tmp_path,
+                                                          capsys):
+    """End to end, nothing scripted: one evaluation after 2 steps; the
+    TensorBoard scalars, best/metrics.json and `evaluate --checkpoint best`
+    (run after training, on best/'s weights) agree, and the images show
+    the true boxes."""
+    import io
+
+    from PIL import Image
+
+    from keras_boxloss.cli.main import main
+    from keras_boxloss.evaluation.visualize import GROUND_TRUTH_COLOUR
+
+    config = config_for(small, "trainer.steps=2",
+                        "trainer.steps_per_epoch=2")
+    train(config, tmp_path / "run", verbose=0)
+    run = tmp_path / "run"
+    found = events(run)
+    best = json.loads((run / "best" / "metrics.json").read_text())
+    assert best["step"] == 2
+    assert main(["evaluate", "--model-dir", str(run), "--checkpoint",
+                 "best"]) == 0
+    evaluated = json.loads(
+        (run / "best" / "predictions.metrics.json").read_text())
+    assert not (run / "predictions.json").exists()  # best/'s, not last's
+    for name in validation.LOGGED:
+        ((step, value),) = found[name]
+        assert step == 2
+        assert float(value) == pytest.approx(evaluated[name], abs=1e-6)
+        assert best["metrics"][name] == pytest.approx(evaluated[name])
+    images = [tag for tag in found if tag.startswith("detections_")]
+    assert len(images) == 3
+    (_, encoded), = found["detections_0"]
+    # an image summary: width, height, then the PNG
+    assert (int(encoded[0]), int(encoded[1])) == (64, 64)
+    pixels = np.asarray(Image.open(io.BytesIO(encoded[2])).convert("RGB"))
+    assert (pixels == GROUND_TRUTH_COLOUR).all(-1).any()
