@@ -67,29 +67,77 @@ def assert_same_weights(actual, expected):
         np.testing.assert_array_equal(a, e)
 
 
-def test_best_checkpoint_and_early_stopping(small, tmp_path, monkeypatch,
-                                            capsys):
+@pytest.fixture(scope="module")
+def model():
+    """A tiny SSD of `TINY` (the callback tests drive the callback by hand,
+    with the weights set to the step's number: no training)."""
+    from keras_boxloss.training.train import build_model
+
+    return build_model(load_config(None, TINY))
+
+
+def make_callback(small, model_dir, model, *overrides, start_step=0):
+    from keras_boxloss.training import run_state
+
+    config = config_for(small, *overrides)
+    if start_step == 0:  # the run's config.yaml, which best/ copies
+        run_state.apply_plan(run_state.plan_run(config, model_dir), config)
+    callback = validation.Validation(config, model_dir, small["val"], None,
+                                     start_step=start_step)
+    model.stop_training = False
+    callback.set_model(model)
+    callback.on_train_begin()
+    return callback
+
+
+def drive(callback, model, first, last):
+    """Steps `first`..`last` as `fit` reports them, the weights set to the
+    step's number before each; returns the steps after which training was
+    told to stop."""
+    per_epoch = callback.config.trainer.steps_per_epoch
+    stops = []
+    for step in range(first, last + 1):
+        epoch, batch = divmod(step - 1, per_epoch)
+        if batch == 0:
+            callback.on_epoch_begin(epoch)
+        model.set_weights([np.full_like(w, step) for w in
+                           model.get_weights()])
+        callback.on_train_batch_end(batch)
+        if model.stop_training:
+            stops.append(step)
+            break
+    callback.on_train_end()
+    return stops
+
+
+def weights_step(seen):
+    """The step whose number the weights `seen` hold (all the same)."""
+    values = {float(v) for w in seen for v in np.unique(w)}
+    assert len(values) == 1, values
+    return values.pop()
+
+
+def test_best_is_kept_and_patience_stops(small, tmp_path, model,
+                                         monkeypatch, capsys):
     seen = script_ap50(monkeypatch, [0.1, 0.5, 0.3, 0.9])
-    config = config_for(small, "trainer.steps=10",
-                        "trainer.steps_per_epoch=2",
-                        "trainer.early_stopping_patience=1")
-    _, history = train(config, tmp_path, verbose=2)
-    # evaluations at steps 2, 4, 6; the 3rd does not improve on the 2nd's
-    # 0.5 and patience 1 stops there: 3 epochs, not 5
-    assert len(seen) == 3
-    assert history.epoch == [0, 1, 2]
+    callback = make_callback(small, tmp_path, model, "trainer.steps=10",
+                             "trainer.steps_per_epoch=2",
+                             "trainer.early_stopping_patience=1")
+    # evaluations at steps 2, 4, 6 (each epoch's end); the 3rd does not
+    # improve on the 2nd's 0.5 and patience 1 stops there
+    assert drive(callback, model, 1, 10) == [6]
+    assert [weights_step(w) for w in seen] == [2, 4, 6]
+    assert callback.stopped_at == 6
     best = json.loads((tmp_path / "best" / "metrics.json").read_text())
     assert (best["step"], best["best_metric"], best["value"]) == (4, "AP50",
                                                                  0.5)
-    _, model = load_trained(tmp_path, "best")
-    assert_same_weights(model.get_weights(), seen[1])
-    _, last = load_trained(tmp_path)
-    assert_same_weights(last.get_weights(), seen[2])
-    # finished (a rerun does nothing), at step 6
-    assert json.loads((tmp_path / DONE).read_text()) == {
-        "steps": 10, "stopped_early_at": 6}
+    _, loaded = load_trained(tmp_path, "best")
+    assert weights_step(loaded.get_weights()) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "best", "config.yaml", "logs"]  # no temporary folders left
     printed = capsys.readouterr().out
     assert "Validation at step 4: AP 0.0000, AP50 0.5000" in printed
+    assert "new best AP50" in printed
     assert "Early stopping at step 6" in printed
     assert printed.count("Validation at step") == 3
     # the scripted values as TensorBoard scalars, at their steps
@@ -98,6 +146,49 @@ def test_best_checkpoint_and_early_stopping(small, tmp_path, monkeypatch,
         (2, pytest.approx(0.1)), (4, pytest.approx(0.5)),
         (6, pytest.approx(0.3))]
     assert set(validation.LOGGED) <= set(scalars)
+
+
+def test_every_n_steps_and_at_the_last_step(small, tmp_path, model,
+                                            monkeypatch):
+    # 3 steps an epoch, evaluations every 2 steps and at the last (7th)
+    seen = script_ap50(monkeypatch, [0.2, 0.1, 0.3, 0.4])
+    callback = make_callback(small, tmp_path, model, "trainer.steps=7",
+                             "trainer.steps_per_epoch=3",
+                             "trainer.eval_every_steps=2")
+    assert drive(callback, model, 1, 7) == []
+    assert [weights_step(w) for w in seen] == [2, 4, 6, 7]
+    assert [s for s, _ in events(tmp_path)["AP50"]] == [2, 4, 6, 7]
+    assert json.loads((tmp_path / "best" / "metrics.json").read_text())[
+        "step"] == 7
+
+
+def test_a_resumed_run_keeps_its_best_and_its_patience(small, tmp_path,
+                                                       model, monkeypatch):
+    overrides = ("trainer.steps=12", "trainer.steps_per_epoch=2",
+                 "trainer.early_stopping_patience=2")
+    script_ap50(monkeypatch, [0.1, 0.5, 0.3])
+    assert drive(make_callback(small, tmp_path, model, *overrides), model,
+                 1, 6) == []
+    # resumed at step 6 (its last backup): best 0.5 of step 4 and one
+    # evaluation since, so the next without improvement (step 8) uses up
+    # the patience (one that forgot it would go on to step 10); a worse
+    # value leaves best/ as it was
+    seen = script_ap50(monkeypatch, [0.45, 0.2])
+    resumed = make_callback(small, tmp_path, model, *overrides,
+                            start_step=6)
+    assert drive(resumed, model, 7, 12) == [8]
+    assert len(seen) == 1
+    best = json.loads((tmp_path / "best" / "metrics.json").read_text())
+    assert (best["step"], best["value"]) == (4, 0.5)
+    _, loaded = load_trained(tmp_path, "best")
+    assert weights_step(loaded.get_weights()) == 4
+    # a better value than the stored best replaces it
+    script_ap50(monkeypatch, [0.7])
+    better = make_callback(small, tmp_path, model, *overrides,
+                           start_step=6)
+    assert drive(better, model, 7, 8) == []
+    assert json.loads((tmp_path / "best" / "metrics.json").read_text())[
+        "step"] == 8
 
 
 class InterruptAfterEpoch(keras.callbacks.Callback):
@@ -110,8 +201,10 @@ class InterruptAfterEpoch(keras.callbacks.Callback):
             raise KeyboardInterrupt("simulated kill")
 
 
-def test_a_resumed_run_keeps_its_best_and_its_patience(small, tmp_path,
-                                                       monkeypatch):
+@pytest.mark.slow
+def test_train_resumes_and_stops_early(small, tmp_path, monkeypatch):
+    """Through `fit`: an interrupted run resumes with its best and its
+    patience, early stopping ends `fit` and finishes the run."""
     config = config_for(small, "trainer.steps=12",
                         "trainer.steps_per_epoch=2",
                         "trainer.early_stopping_patience=2")
@@ -120,33 +213,18 @@ def test_a_resumed_run_keeps_its_best_and_its_patience(small, tmp_path,
         train(config, tmp_path, verbose=0,
               callbacks=[InterruptAfterEpoch(2)])
     assert len(seen) == 3
-    # resumed at step 6: best 0.5 of step 4 and one evaluation since, so
-    # the next without improvement (step 8) uses up the patience (a run
-    # that forgot it would go on to step 10); best/ stays step 4's
     resumed = script_ap50(monkeypatch, [0.45, 0.2, 0.9])
     _, history = train(config, tmp_path, verbose=0)
-    assert history.epoch == [3]
-    assert len(resumed) == 1
-    best = json.loads((tmp_path / "best" / "metrics.json").read_text())
-    assert (best["step"], best["value"]) == (4, 0.5)
+    assert history.epoch == [3] and len(resumed) == 1
     _, model = load_trained(tmp_path, "best")
     assert_same_weights(model.get_weights(), seen[1])
-    assert json.loads((tmp_path / DONE).read_text())[
-        "stopped_early_at"] == 8
-
-
-def test_evaluation_every_n_steps_and_at_the_last_step(small, tmp_path,
-                                                       monkeypatch):
-    # 3 steps an epoch, evaluations every 2 steps and at the last (7th)
-    seen = script_ap50(monkeypatch, [0.2, 0.1, 0.3, 0.4])
-    config = config_for(small, "trainer.steps=7",
-                        "trainer.steps_per_epoch=3",
-                        "trainer.eval_every_steps=2")
-    train(config, tmp_path, verbose=0)
-    assert len(seen) == 4
-    assert [s for s, _ in events(tmp_path)["AP50"]] == [2, 4, 6, 7]
-    assert json.loads((tmp_path / "best" / "metrics.json").read_text())[
-        "step"] == 7
+    _, last = load_trained(tmp_path)
+    assert_same_weights(last.get_weights(), resumed[0])
+    # finished (a rerun does nothing), stopped at step 8
+    assert json.loads((tmp_path / DONE).read_text()) == {
+        "steps": 12, "stopped_early_at": 8}
+    _, again = train(config, tmp_path, verbose=0)
+    assert again is None
 
 
 def test_no_validation_split_is_said_and_skipped(small, tmp_path, capsys):
