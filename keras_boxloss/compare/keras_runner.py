@@ -36,8 +36,12 @@ def run_config(config_path, run, splits, overrides=(), steps=None):
     from keras_boxloss.data.label_map import read_label_map
     from keras_boxloss.training.config import load_config
 
+    # trainer.eval_every_steps=-1: CurveRecorder evaluates each epoch
+    # itself; `train`'s own evaluations would double that and count in the
+    # epochs' training time
     values = ["loss.box_loss_params={}", f"data.train={splits.train}",
-              f"data.validation={splits.evaluation}"]
+              f"data.validation={splits.evaluation}",
+              "trainer.eval_every_steps=-1"]
     if splits.label_map:
         values.append(f"model.num_classes="
                       f"{max(read_label_map(splits.label_map))}")

@@ -69,3 +69,16 @@ def test_overwrite_removes_best(tmp_path):
     (tmp_path / "best" / "model.weights.h5").write_text("old")
     plan = run_state.plan_run(config, tmp_path, overwrite=True)
     assert tmp_path / "best" in plan.remove
+
+
+def test_compare_runs_do_not_evaluate_twice():
+    # compare's CurveRecorder evaluates each epoch and times training
+    # without it: its runs turn train's own evaluations off
+    from keras_boxloss.cli.compare import default_config
+    from keras_boxloss.compare import keras_runner
+    from keras_boxloss.compare.data import DataSplits
+    from keras_boxloss.compare.plan import Run
+
+    splits = DataSplits("train-*", "val-*", "val-*", None, "x")
+    config = keras_runner.run_config(default_config(), Run("giou", 0), splits)
+    assert config.trainer.eval_every_steps == -1
