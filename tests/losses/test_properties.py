@@ -16,8 +16,8 @@ proper_side = st.floats(1, 100, allow_nan=False, width=32)
 
 
 @st.composite
-def box_pairs(draw, sides=side, max_boxes=8):
-    n = draw(st.integers(1, max_boxes))
+def box_pairs(draw, sides=side, max_boxes=8, min_boxes=1):
+    n = draw(st.integers(min_boxes, max_boxes))
     corners = draw(st.lists(st.tuples(coordinate, coordinate, sides, sides),
                             min_size=2 * n, max_size=2 * n))
     xyxy = np.float32([[x, y, x + w, y + h] for x, y, w, h in corners])
