@@ -54,7 +54,7 @@ class ModelConfig:
 @dataclasses.dataclass
 class LossConfig:
     # "" = the detector's own (SSD: huber; YOLOv1: the paper's sqrt term),
-    # or huber | iou | giou | diou | ciou | smooth_iou (YOLOv1: IoU family)
+    # or any registered box loss, see docs/losses.md (YOLOv1: IoU family)
     box_loss: str = ""
     box_loss_params: typing.Dict[str, typing.Any] = dataclasses.field(
         default_factory=dict)         # e.g. {delta: 1.0}
