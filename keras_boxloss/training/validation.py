@@ -38,6 +38,7 @@ LOGGED = ("AP", "AP50", "AP75", "AR100", "mean_iou_every_prediction",
 SHORT = {"mean_iou_every_prediction": "mIoU",
          "mean_iou_matched_detections": "mIoU_matched"}
 NUM_IMAGES = 3
+DRAWN_SCORE = 0.3  # the least score of a drawn prediction (evaluate's)
 METRICS_FILE = "metrics.json"
 VALIDATION_LOGS = Path("logs") / "validation"
 
@@ -105,6 +106,10 @@ def _is_better(value, best):
     return math.isfinite(value) and (best is None or value > best)
 
 
+def _shown(value):
+    return "none yet" if value is None else f"{value:.4f}"
+
+
 class Validation(keras.callbacks.Callback):
     """Evaluates on the validation split while `train` trains (see the
     module's docstring).
@@ -127,7 +132,8 @@ class Validation(keras.callbacks.Callback):
 
         trainer = config.trainer
         self.config, self.model_dir = config, Path(model_dir)
-        self.pattern, self.label_map, self.verbose = pattern, label_map, verbose
+        self.pattern, self.label_map = pattern, label_map
+        self.verbose = verbose
         self.every = trainer.eval_every_steps or trainer.steps_per_epoch
         self.metric = trainer.best_metric
         self.patience = trainer.early_stopping_patience
@@ -183,21 +189,23 @@ class Validation(keras.callbacks.Callback):
                        metrics)
             verdict = f"new best {self.metric}, saved to " \
                       f"{self.model_dir / BEST}"
-        else:
+        else:  # also a non-finite value, which never becomes the best
             self.wait += 1
-            verdict = (f"best {self.metric} {self.best:.4f} at step "
+            verdict = (f"best {self.metric} {_shown(self.best)} at step "
                        f"{self.best_step}, {self.wait} evaluation(s) "
                        f"without improvement")
         self._log(step, metrics, predictions)
         self._print(f"Validation at step {step}: " + ", ".join(
-            f"{SHORT.get(name, name)} {metrics[name]:.4f}"
+            f"{SHORT.get(name, name)} {_shown(metrics[name])}"
             for name in LOGGED) + f"; {verdict}")
-        if self.patience and self.wait >= self.patience:
+        # at the last step training ends anyway: not an early stop
+        if self.patience and self.wait >= self.patience and \
+                step < self.config.trainer.steps:
             self.model.stop_training = True
             self.stopped_at = step
             self._print(
                 f"Early stopping at step {step}: {self.metric} has not "
-                f"improved on {self.best:.4f} (step {self.best_step}) in "
+                f"improved on {_shown(self.best)} (step {self.best_step}) in "
                 f"{self.wait} evaluations (trainer.early_stopping_patience="
                 f"{self.patience}); the best weights are in "
                 f"{self.model_dir / BEST}")
@@ -216,9 +224,9 @@ class Validation(keras.callbacks.Callback):
                 tf.summary.scalar(name, metrics[name])
             for index, (key, _, image) in enumerate(drawn_images(
                     self.ground_truth, predictions, NUM_IMAGES,
-                    self.label_map)):
+                    self.label_map, DRAWN_SCORE)):
                 tf.summary.image(
                     f"detections_{index}", np.asarray(image)[None],
                     description=f"{key}: true boxes green, predicted red "
-                                f"(score >= 0.3)")
+                                f"(score >= {DRAWN_SCORE:g})")
         self.writer.flush()

@@ -191,6 +191,22 @@ def test_a_resumed_run_keeps_its_best_and_its_patience(small, tmp_path,
         "step"] == 8
 
 
+def test_a_non_finite_metric_is_never_the_best(small, tmp_path, model,
+                                               monkeypatch, capsys):
+    seen = script_ap50(monkeypatch, [float("nan"), 0.2])
+    callback = make_callback(small, tmp_path, model, "trainer.steps=4",
+                             "trainer.steps_per_epoch=2")
+    callback.on_epoch_begin(0)
+    callback.on_train_batch_end(0)
+    callback.on_train_batch_end(1)
+    assert len(seen) == 1 and not (tmp_path / "best").exists()
+    assert "best AP50 none yet at step 0, 1 evaluation(s) without " \
+           "improvement" in capsys.readouterr().out
+    assert drive(callback, model, 3, 4) == []
+    assert json.loads((tmp_path / "best" / "metrics.json").read_text())[
+        "step"] == 4
+
+
 class InterruptAfterEpoch(keras.callbacks.Callback):
     def __init__(self, epoch):
         super().__init__()
