@@ -5,6 +5,8 @@ The config's top-level `detector:` key picks the detector (`ssd`,
 resumes; a finished one is left as it is, unless `trainer.steps` is larger
 (it continues from its final weights); another config is refused, naming
 the differing keys; `--overwrite` removes the old run and starts again.
+It evaluates on the validation split while it trains
+(`training.validation`: TensorBoard, `best/`, early stopping).
 """
 
 import argparse
@@ -23,8 +25,10 @@ def add_arguments(parser):
                              "its content; --set then takes its dotted "
                              "names, e.g. train_config.batch_size=8)")
     parser.add_argument("--model-dir", required=True, metavar="DIR",
-                        help="where checkpoints, TensorBoard logs and the "
-                             "resolved config go; an interrupted run there "
+                        help="where checkpoints (the last, and best/: the "
+                             "best validation evaluation's), TensorBoard "
+                             "logs and the resolved config go; an "
+                             "interrupted run there "
                              "resumes, a finished one continues to a larger "
                              "trainer.steps")
     add_set_argument(parser, "override a config field, e.g. --set "
