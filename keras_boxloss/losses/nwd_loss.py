@@ -26,8 +26,13 @@ def nwd(y_true, y_pred, constant: float = 12.8, box_format: str = "xyxy",
     `C` (`constant`) is a length in the boxes' units, the paper's 12.8
     pixels being about AI-TOD's mean object size: the loss is translation
     invariant but not scale invariant. So deltas need `anchors` and `C` is
-    in the anchors' units: for anchors normalised to [0, 1] (the SSD here)
-    give `C` as a fraction of the image, e.g. 12.8 / 300.
+    in the anchors' units. On boxes normalised to [0, 1] the default would
+    be 12.8 image widths, and NWD nearly linear and tiny
+    (`W_2 / C` for `W_2 <= 1`): give `C` as a fraction of the image,
+    e.g. 12.8 / 300. The SSD and YOLOv1 builders (normalised boxes) do so
+    for the default (`registry.get_normalized_box_loss`: 12.8 /
+    sqrt(height * width)); Model Garden's Faster R-CNN decodes to pixel
+    boxes, so the default is the paper's 12.8 pixels there.
 
     The square root is masked where `W_2^2 = 0` (its gradient is infinite
     there): identical boxes give exactly 0 with gradient 0. The authors'

@@ -38,7 +38,8 @@ class BoxLossMaskRCNNTask(maskrcnn.MaskRCNNTask):
 
     @property
     def needs_rois(self):
-        return self.task_config.frcnn_box_loss.type in configs.ANCHORED_TYPES
+        # The built loss: an argument may decide it (Alpha-IoU's penalty).
+        return self.frcnn_box_loss.requires_anchors
 
     def build_model(self):
         model = super().build_model()
