@@ -44,8 +44,6 @@ BOX_LOSS_KEYS = {
     "model.faster_rcnn.first_stage_localization_loss": ("rpn_box_loss",),
     "model.faster_rcnn.second_stage_localization_loss": ("frcnn_box_loss",),
 }
-# Box losses the overrides may name (keras_boxloss.losses.registry.BOX_LOSSES).
-BOX_LOSSES = ("huber", "iou", "giou", "diou", "ciou", "smooth_iou")
 # OD API feature extractor (type without `faster_rcnn_` and `_keras`) ->
 # (Model Garden ResNet depth, FPN in the original, why when not the same).
 BACKBONES = {
@@ -287,7 +285,10 @@ def _crop(frcnn: Section, out: GardenMapping) -> None:
 
 def _box_loss(frcnn: Section, out: GardenMapping,
               box_losses: dict[str, str]) -> None:
-    """Ours: each stage's box loss (absent: the OD API's smooth L1)."""
+    """Ours: each stage's box loss (absent: the OD API's smooth L1); any
+    registered box loss."""
+    from keras_boxloss.losses.registry import BOX_LOSSES
+
     chosen = {"rpn_box_loss": "huber", "frcnn_box_loss": "huber"}
     sources = dict.fromkeys(chosen, "the OD API's smooth L1 (Huber, delta "
                                     "1)")
