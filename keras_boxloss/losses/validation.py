@@ -159,9 +159,11 @@ def check_box_args(box_format, scale_factors, anchors, anchor_format, eps,
     elif requires_anchors:
         raise ValueError(
             f"Expected `anchors` for {loss_name} with box_format='deltas': "
-            "its centre-distance and aspect-ratio terms are not invariant "
-            "under the anchor's translation and scaling, so they cannot be "
-            "computed from deltas alone. Pass `anchors=`, or decode with "
+            "it is not invariant under the anchor's (per-axis) scaling: a "
+            "centre distance, an aspect ratio or shape, or a length in the "
+            "boxes' units (an image size, NWD's constant) depends on the "
+            "boxes the deltas decode to, so it cannot be computed from "
+            "deltas alone. Pass `anchors=`, or decode with "
             "`keras_boxloss.boxes.decode_deltas` and use box_format='xyxy'. "
             "Received: anchors=None")
     return scale_factors, anchors
