@@ -8,7 +8,8 @@ with its boxes drawn, under its own name. The logic lives in
 
 import argparse
 
-from keras_boxloss.cli.options import add_overwrite_argument
+from keras_boxloss.cli.options import (add_checkpoint_argument,
+                                       add_overwrite_argument)
 
 
 def add_arguments(parser):
@@ -21,6 +22,7 @@ def add_arguments(parser):
     source.add_argument("--saved-model", metavar="DIR",
                         help="a SavedModel written by `keras-boxloss "
                              "export` (run through serving_default)")
+    add_checkpoint_argument(parser)
     parser.add_argument("--output-dir", required=True, metavar="DIR",
                         help="the folder of predictions.json and the drawn "
                              "images")
@@ -54,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
     from keras_boxloss.inference.images import find_images
 
     _check_numbers(args)
+    if args.checkpoint and not args.model_dir:
+        raise ValueError("Expected --checkpoint with --model-dir (a "
+                         "SavedModel holds one set of weights). Received: "
+                         f"checkpoint={args.checkpoint!r} with --saved-model")
     # inputs and output first: nothing slow runs before they are sound
     paths = find_images(args.images)
     check_output_folder(args.output_dir, args.overwrite)
@@ -64,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         from keras_boxloss.training.config import nms_kwargs
         from keras_boxloss.training.train import load_trained
 
-        config, model = load_trained(args.model_dir)
+        config, model = load_trained(args.model_dir,
+                                     args.checkpoint or "last")
         label_map = inference.run_label_map(args.model_dir, config,
                                             args.label_map)
         nms = nms_kwargs(config)

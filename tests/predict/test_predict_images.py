@@ -49,7 +49,8 @@ def fixed_run(monkeypatch, tmp_path):
     detector = FixedDetector()
     state = {"mode": "fixed"}
 
-    def load_trained(model_dir):
+    def load_trained(model_dir, checkpoint="last"):
+        assert checkpoint == "last"
         config = load_config(None, ["model.image_size=64",
                                     f"data.resize_mode={state['mode']}"])
         return config, detector
@@ -230,3 +231,24 @@ def test_a_non_empty_output_needs_overwrite(fixed_run, tmp_path, capsys):
     err = run_error(capsys, out / "a.png", "--model-dir", run,
                     "--output-dir", out, "--overwrite")
     assert "apart from the inputs" in err
+
+
+def test_checkpoint_needs_a_run(tmp_path, capsys):
+    image = save(np.zeros((8, 8, 3), np.uint8), tmp_path / "a.png")
+    err = run_error(capsys, image, "--saved-model", tmp_path,
+                    "--output-dir", tmp_path / "out", "--checkpoint", "best")
+    assert "Expected --checkpoint with --model-dir" in err
+
+
+def test_checkpoint_best_loads_the_best_weights(monkeypatch, tmp_path):
+    asked = []
+
+    def load_trained(model_dir, checkpoint="last"):
+        asked.append(checkpoint)
+        return load_config(None, ["model.image_size=64"]), FixedDetector()
+
+    monkeypatch.setattr(train_module, "load_trained", load_trained)
+    image = save(np.zeros((8, 8, 3), np.uint8), tmp_path / "a.png")
+    assert predict(image, "--model-dir", tmp_path / "run", "--output-dir",
+                   tmp_path / "out", "--checkpoint", "best") == 0
+    assert asked == ["best"]

@@ -57,7 +57,7 @@ def test_saved_model_matches_the_run(tiny, image_path, tmp_path,
         "item { id: 1 name: 'a' }\nitem { id: 2 name: 'b' }\n"
         "item { id: 3 name: 'c' }\n")
     monkeypatch.setattr(train_module, "load_trained",
-                        lambda model_dir: (config, model))
+                        lambda model_dir, checkpoint: (config, model))
     flags = ["--score-threshold", "0.2"]
     assert main(["predict", str(image_path), "--saved-model", saved,
                  "--output-dir", str(tmp_path / "a"), *flags]) == 0
