@@ -31,10 +31,12 @@ def add_arguments(parser):
                              "label map; label_map.pbtxt in or above the "
                              "SavedModel's folder)")
     parser.add_argument("--score-threshold", type=float, default=0.3,
-                        metavar="S", help="least score of a detection kept and drawn "
+                        metavar="S",
+                        help="least score of a detection kept and drawn "
                              "(default: 0.3)")
     parser.add_argument("--max-detections", type=int, default=None,
-                        metavar="K", help="detections per image (default: the run's "
+                        metavar="K",
+                        help="detections per image (default: the run's "
                              "postprocess, 100; a SavedModel's export "
                              "setting)")
     add_overwrite_argument(parser, "a non-empty --output-dir (whole)")
