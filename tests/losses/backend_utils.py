@@ -48,3 +48,32 @@ def assert_gradient_matches_reference(fn, name, seed, spread):
     numeric = reference.numeric_grad(
         lambda a: reference.per_box(name, t, a).sum(), p)
     np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-4)
+
+
+def compiled_value_and_grads(fn, *args):
+    """`value_and_grads` with the value-and-gradient computation compiled by
+    XLA (`tf.function(jit_compile=True)` or `jax.jit`): what `fit` with
+    `jit_compile=True` runs, without the cost of building a train step."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function(jit_compile=True)
+        def step(*tensors):
+            with tf.GradientTape() as tape:
+                for t in tensors:
+                    tape.watch(t)
+                value = tf.reduce_sum(fn(*tensors))
+            return value, tape.gradient(value, list(tensors))
+
+        value, grads = step(*[tf.convert_to_tensor(a) for a in args])
+        return to_numpy(value), [to_numpy(g) for g in grads]
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        value, grads = jax.jit(jax.value_and_grad(
+            lambda *a: jnp.sum(fn(*a)), argnums=tuple(range(len(args)))))(
+                *[jnp.asarray(a) for a in args])
+        return to_numpy(value), [to_numpy(g) for g in grads]
+    raise NotImplementedError(f"no compile helper for backend {backend}")
