@@ -18,7 +18,7 @@ from pathlib import Path
 
 import keras
 
-from keras_boxloss.losses.registry import get_box_loss
+from keras_boxloss.losses.registry import get_normalized_box_loss
 from keras_boxloss.training.config import load_config
 from keras_boxloss.training.run_state import CONFIG, WEIGHTS
 
@@ -34,8 +34,10 @@ def build_model(config):
             boxes_per_cell=m.boxes_per_cell, image_size=m.image_size,
             backbone=m.backbone, backbone_alpha=m.backbone_alpha,
             backbone_weights=m.backbone_weights or None,
-            box_loss=(get_box_loss(loss.box_loss, **loss.box_loss_params)
-                      if loss.box_loss else None),
+            # boxes normalised to [0, 1]: pixel-length defaults scaled
+            box_loss=(get_normalized_box_loss(
+                loss.box_loss, m.image_size, **loss.box_loss_params)
+                if loss.box_loss else None),
             lambda_coord=loss.lambda_coord, lambda_noobj=loss.lambda_noobj,
             confidence_target=loss.confidence_target)
     from keras_boxloss.ssd.model import SSD
@@ -49,8 +51,9 @@ def build_model(config):
     return SSD(
         m.num_classes, image_size=m.image_size, backbone=m.backbone,
         backbone_alpha=m.backbone_alpha, num_layers=m.num_layers,
-        box_loss=get_box_loss(loss.box_loss or "huber",
-                              **loss.box_loss_params),
+        box_loss=get_normalized_box_loss(loss.box_loss or "huber",
+                                         m.image_size,
+                                         **loss.box_loss_params),
         classification=loss.classification,
         neg_pos_ratio=loss.neg_pos_ratio,
         min_negatives_per_image=loss.min_negatives_per_image,
