@@ -177,6 +177,9 @@ def run(args: argparse.Namespace) -> int:
                                  args.score_threshold)
     stem = os.path.splitext(args.predictions)[0]
     output = args.output or f"{stem}.metrics.json"
+    # --output may name a folder not made yet, as the other commands'
+    # outputs may
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     write_metrics_json(results, output)
     # The other files share the metrics JSON's name: x.metrics.json ->
     # x.per_class.csv, x.confusion.png, ...

@@ -70,6 +70,16 @@ def test_shifted_predictions_to_named_output(data, tmp_path):
     assert metrics["AP50"] == pytest.approx(0.0)
 
 
+def test_output_in_a_folder_not_made_yet(data, tmp_path):
+    pattern, records = data
+    path = save_predictions(_perfect(records), tmp_path / "p.json")
+    output = tmp_path / "new" / "eval" / "m.metrics.json"
+    assert main(["evaluate", "--data", pattern, "--predictions", str(path),
+                 "--output", str(output)]) == 0
+    assert json.loads(output.read_text())["AP"] == pytest.approx(1.0)
+    assert (output.parent / "m.per_class.csv").stat().st_size > 0
+
+
 def test_default_data_is_the_generated_val_split(tmp_path, capsys):
     predictions = save_predictions([{"source_id": "257", "boxes": [],
                                      "scores": [], "classes": []}],
