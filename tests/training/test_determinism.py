@@ -106,7 +106,8 @@ def test_two_trainings_in_one_process_give_identical_weights(generated,
     config = load_config(None, [f"data.train={generated['train']}",
                                 f"data.validation={generated['val']}", *TINY,
                                 "trainer.steps=3",
-                                "trainer.jit_compile=false"])
+                                "trainer.jit_compile=false",
+                                "trainer.eval_every_steps=-1"])
     first, _ = train(config, tmp_path / "a", verbose=0)
     assert tf_config.is_op_determinism_enabled()
     digest = _digest(first.get_weights())

@@ -15,8 +15,11 @@ from keras_boxloss.training.config import load_config
 from keras_boxloss.training.predict import detect, predict_records
 from keras_boxloss.training.train import load_trained, train
 
+# No validation while training (tests/training/test_validation_*.py test
+# it): these tests evaluate once, at the end.
 FAST = ["model.image_size=96", "model.num_layers=3", "data.batch_size=16",
-        "data.max_boxes=12", "optimizer.learning_rate=0.003"]
+        "data.max_boxes=12", "optimizer.learning_rate=0.003",
+        "trainer.eval_every_steps=-1"]
 
 
 def config_for(generated, *overrides):
