@@ -51,6 +51,27 @@ def _check_numbers(args):
                          f"max_detections={args.max_detections}")
 
 
+def _check_model_outside(output_dir, sources) -> None:
+    """Refuses an output folder that is, holds or lies inside one of the
+    model's files (`--model-dir`, `--saved-model`, `--label-map`): the
+    folder is replaced whole, so `--overwrite` would delete what it reads,
+    and one inside them would be mixed with the model's files."""
+    import os
+
+    output = os.path.realpath(os.fspath(output_dir))
+    for flag, path in sources:
+        if not path:
+            continue
+        real = os.path.realpath(os.fspath(path))
+        if (real == output or real.startswith(output + os.sep)
+                or output.startswith(real + os.sep)):
+            raise ValueError(
+                f"Expected an --output-dir apart from {flag} (the output "
+                f"folder is replaced whole). Received: output_dir="
+                f"{os.fspath(output_dir)!r} and {flag} "
+                f"{os.fspath(path)!r}")
+
+
 def run(args: argparse.Namespace) -> int:
     from keras_boxloss.data.output_folder import (check_inputs_outside,
                                                   check_output_folder)
@@ -66,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
     paths = find_images(args.images)
     check_output_folder(args.output_dir, args.overwrite)
     check_inputs_outside(args.output_dir, paths)
+    _check_model_outside(args.output_dir, (
+        ("--model-dir", args.model_dir), ("--saved-model", args.saved_model),
+        ("--label-map", args.label_map)))
     settings = {"score_threshold": args.score_threshold,
                 "max_detections": args.max_detections}
     if args.model_dir:

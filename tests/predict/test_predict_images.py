@@ -252,3 +252,33 @@ def test_checkpoint_best_loads_the_best_weights(monkeypatch, tmp_path):
     assert predict(image, "--model-dir", tmp_path / "run", "--output-dir",
                    tmp_path / "out", "--checkpoint", "best") == 0
     assert asked == ["best"]
+
+
+@pytest.mark.parametrize("source", ["--model-dir", "--saved-model",
+                                    "--label-map"])
+def test_output_apart_from_the_model(fixed_run, tmp_path, capsys, source):
+    """`--overwrite` replaces the output folder whole: one that is or holds
+    the model's files (or, for a folder, lies inside it) is refused before
+    anything is read, and they are left as they were."""
+    run, _, _ = fixed_run
+    image = save(np.zeros((8, 8, 3), np.uint8), tmp_path / "a.png")
+    model = tmp_path / "models" / "m"
+    model.mkdir(parents=True)
+    (model / "weights").write_text("keep")
+    outs = [model, tmp_path / "models"]
+    if source == "--label-map":
+        labels = model / "label_map.pbtxt"
+        labels.write_text("item { id: 1 name: 'x' }\n")
+        flags = ["--model-dir", run, "--label-map", labels]
+    else:
+        flags = [source, model]
+        outs.append(model / "preds")
+    for out in outs:
+        err = run_error(capsys, image, *flags, "--output-dir", out,
+                        "--overwrite")
+        assert f"Expected an --output-dir apart from {source}" in err, err
+        assert "Received: output_dir=" in err
+    assert sorted(p.name for p in model.iterdir()) == sorted(
+        ["weights"] + (["label_map.pbtxt"] if source == "--label-map"
+                       else []))
+    assert (model / "weights").read_text() == "keep"
