@@ -77,11 +77,33 @@ def evaluate_model(model, config, pattern, ground_truth, label_map):
 
 def read_best(model_dir):
     """`best/metrics.json` of the run in `model_dir` (`step`,
-    `best_metric`, `value`, `metrics`); None when there is no `best/`."""
+    `best_metric`, `value`, `metrics`); None when there is no `best/`.
+    A `best/` that a killed writer left as `best.old-*` is restored."""
     path = Path(model_dir) / BEST / METRICS_FILE
+    if not path.exists():  # a writer killed between its two renames?
+        _restore_best(Path(model_dir))
     if not path.exists():
         return None
     return json.loads(path.read_text())
+
+
+def _restore_best(model_dir):
+    """Under `best/`'s lock, restores a `best/` that a writer killed between
+    its two renames left only as `best.old-*` (and removes the other
+    leftovers), as the next `write_best` would; True when it did."""
+    from keras_boxloss.data import output_folder
+
+    if (model_dir / BEST).exists() or not any(
+            model_dir.glob(BEST + ".old-*")):
+        return False
+    output = str((model_dir / BEST).absolute())
+    lock = output + ".lock"
+    fd = output_folder._lock(lock)
+    try:
+        output_folder._clean_leftovers(output)
+    finally:
+        output_folder._unlock(lock, fd)
+    return (model_dir / BEST).exists()
 
 
 def write_best(model, model_dir, step, metric, metrics):

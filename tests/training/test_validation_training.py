@@ -293,3 +293,15 @@ def test_real_evaluation_logs_what_evaluate_best_reports(small, tmp_path,
     assert (int(encoded[0]), int(encoded[1])) == (64, 64)
     pixels = np.asarray(Image.open(io.BytesIO(encoded[2])).convert("RGB"))
     assert (pixels == GROUND_TRUTH_COLOUR).all(-1).any()
+
+
+def test_read_best_restores_a_best_lost_between_the_renames(tmp_path):
+    # a writer killed after renaming best/ aside, before renaming the new
+    # one in: only best.old-* (and perhaps its best.tmp-*) is left
+    old = tmp_path / "best.old-123-0123abcd"
+    old.mkdir()
+    (old / validation.METRICS_FILE).write_text(json.dumps(
+        {"step": 4, "best_metric": "AP50", "value": 0.5, "metrics": {}}))
+    (tmp_path / "best.tmp-123-0123abcd").mkdir()
+    assert validation.read_best(tmp_path)["step"] == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best"]
