@@ -1,6 +1,7 @@
 """Image files for prediction: found from paths, folders and globs, read
 as upright RGB (EXIF orientation applied; greyscale, palette and RGBA
-converted; alpha dropped, as `tf.io.decode_image(channels=3)` does)."""
+converted; alpha dropped; 16-bit grey to its high byte, as
+`tf.io.decode_image(channels=3)` does)."""
 
 import glob
 import os
@@ -87,6 +88,12 @@ def read_image(path) -> np.ndarray:
             if image.format not in ("JPEG", "PNG", "MPO"):
                 raise ValueError(f"format {image.format}")
             image = ImageOps.exif_transpose(image)
+            if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+                # 16-bit grey: convert("RGB") clips to 255 (near-white);
+                # keep the high byte, as tf.io.decode_png(dtype=uint8)
+                values = np.clip(np.asarray(image), 0, 65535)
+                grey = (values.astype(np.uint32) >> 8).astype(np.uint8)
+                return np.repeat(grey[..., None], 3, -1)
             return np.asarray(image.convert("RGB"), np.uint8)
     except (OSError, ValueError, UnidentifiedImageError, SyntaxError) as error:
         raise ValueError(

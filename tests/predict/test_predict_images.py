@@ -282,3 +282,22 @@ def test_output_apart_from_the_model(fixed_run, tmp_path, capsys, source):
         ["weights"] + (["label_map.pbtxt"] if source == "--label-map"
                        else []))
     assert (model / "weights").read_text() == "keep"
+
+
+def test_16_bit_grey_png_keeps_its_high_byte(tmp_path):
+    """A 16-bit grey PNG (PIL mode I;16) is scaled to 0..255 as
+    `tf.io.decode_png(dtype=uint8)` scales it, value >> 8 (not clipped to
+    white by PIL's `convert("RGB")`)."""
+    values = np.array([[0, 255, 256, 257, 511, 512],
+                       [32767, 32768, 40000, 65279, 65280, 65535]],
+                      np.uint16)
+    path = tmp_path / "g16.png"
+    Image.fromarray(values).save(path)
+    assert Image.open(path).mode.startswith("I;16")
+    expected = np.array([[0, 0, 1, 1, 1, 2],
+                         [127, 128, 156, 254, 255, 255]], np.uint8)
+    read = read_image(path)
+    assert read.dtype == np.uint8 and read.shape == (2, 6, 3)
+    np.testing.assert_array_equal(read, np.repeat(expected[..., None], 3, -1))
+    decoded = tf.io.decode_png(path.read_bytes(), channels=3).numpy()
+    np.testing.assert_array_equal(read, decoded)
