@@ -166,11 +166,14 @@ class Validation(keras.callbacks.Callback):
         check_record_labels(self.ground_truth, label_map)
         self.start_step = start_step
         self.best, self.best_step, self.wait = None, 0, 0
+        self.replay_until = 0
         self.stopped_at = None
         self.epoch, self.writer = 0, None
 
     def on_train_begin(self, logs=None):
         import tensorflow as tf
+
+        from keras_boxloss.training.run_state import finished_steps
 
         # Read now, not at construction: `--overwrite` removes the old
         # run's best/ between the two.
@@ -179,10 +182,20 @@ class Validation(keras.callbacks.Callback):
             # another metric's best is no yardstick: it is replaced
             self.best, self.best_step = best["value"], best["step"]
             # The evaluations a resumed run made after its best (those
-            # after its last backup are made again: not counted twice).
+            # after its last backup are made again: not counted twice),
+            # with a continued run's final one off the `every` grid.
             self.wait = sum(1 for step in range(self.best_step + 1,
                                                 self.start_step + 1)
                             if step % self.every == 0)
+            if self.start_step > self.best_step and \
+                    self.start_step % self.every and \
+                    finished_steps(self.model_dir) == self.start_step:
+                self.wait += 1
+            # best/ is written at its evaluation, the backup at the end of
+            # an epoch: a best from after the backup is met again, and the
+            # evaluations replayed up to it do not count as waits.
+            if self.best_step > self.start_step:
+                self.replay_until = self.best_step
         self.writer = tf.summary.create_file_writer(
             str(self.model_dir / VALIDATION_LOGS))
 
@@ -211,6 +224,9 @@ class Validation(keras.callbacks.Callback):
                        metrics)
             verdict = f"new best {self.metric}, saved to " \
                       f"{self.model_dir / BEST}"
+        elif step <= self.replay_until:  # made before the kill: no wait
+            verdict = (f"best {self.metric} {_shown(self.best)} at step "
+                       f"{self.best_step} (replayed after resuming)")
         else:  # also a non-finite value, which never becomes the best
             self.wait += 1
             verdict = (f"best {self.metric} {_shown(self.best)} at step "

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from keras_boxloss.data.generated import write_generated_dataset
-from keras_boxloss.training import validation
+from keras_boxloss.training import run_state, validation
 from keras_boxloss.training.config import load_config
 from keras_boxloss.training.run_state import DONE
 from keras_boxloss.training.train import load_trained, train
@@ -305,3 +305,49 @@ def test_read_best_restores_a_best_lost_between_the_renames(tmp_path):
     (tmp_path / "best.tmp-123-0123abcd").mkdir()
     assert validation.read_best(tmp_path)["step"] == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best"]
+
+
+def test_evaluations_replayed_after_a_resume_are_not_waits(
+        small, tmp_path, model, monkeypatch, capsys):
+    """best/ is written at its evaluation (step 10), the backup at the end
+    of an epoch (step 8): resumed at 8, the run evaluates at 10 again; an
+    equal value there is no evaluation without improvement, so the run
+    stops where an uninterrupted one does (step 14)."""
+    overrides = ("trainer.steps=20", "trainer.steps_per_epoch=4",
+                 "trainer.eval_every_steps=2",
+                 "trainer.early_stopping_patience=2")
+    curve = [0.1, 0.2, 0.3, 0.5, 0.6, 0.55, 0.5, 0.7, 0.8, 0.9]  # 2, 4, ...
+    script_ap50(monkeypatch, curve)
+    assert drive(make_callback(small, tmp_path / "whole", model,
+                               *overrides), model, 1, 20) == [14]
+    script_ap50(monkeypatch, curve)
+    drive(make_callback(small, tmp_path, model, *overrides), model, 1, 10)
+    assert validation.read_best(tmp_path)["step"] == 10
+    capsys.readouterr()
+    seen = script_ap50(monkeypatch, curve[3:])  # from step 8's on
+    resumed = make_callback(small, tmp_path, model, *overrides, start_step=8)
+    assert drive(resumed, model, 9, 20) == [14]
+    assert [weights_step(w) for w in seen] == [10, 12, 14]
+    printed = capsys.readouterr().out
+    assert "at step 10 (replayed after resuming)" in printed
+    assert "Validation at step 10" in printed and \
+        printed.count("without improvement") == 2  # steps 12 and 14
+
+
+def test_a_continued_run_counts_its_final_evaluation(small, tmp_path, model,
+                                                     monkeypatch):
+    """A finished run of 5 steps evaluated at 2, 4 and its last step 5
+    (off the every-2 grid); continued from step 5 with its best at 2, two
+    evaluations are waits already, so patience 3 stops at the next (6)."""
+    overrides = ("trainer.steps_per_epoch=5", "trainer.eval_every_steps=2",
+                 "trainer.early_stopping_patience=3")
+    seen = script_ap50(monkeypatch, [0.5, 0.3, 0.2])
+    assert drive(make_callback(small, tmp_path, model, "trainer.steps=5",
+                               *overrides), model, 1, 5) == []
+    assert [weights_step(w) for w in seen] == [2, 4, 5]
+    run_state.finish_run(tmp_path, 5)
+    script_ap50(monkeypatch, [0.1, 0.1])
+    continued = make_callback(small, tmp_path, model, "trainer.steps=10",
+                              *overrides, start_step=5)
+    assert continued.wait == 2
+    assert drive(continued, model, 6, 10) == [6]
