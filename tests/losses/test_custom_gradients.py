@@ -1,0 +1,121 @@
+"""The forward-mode ("lane") gradients of `keras_boxloss.dual` against the
+backend's own autodiff of the same formula (float64 where the backend
+has it; JAX without x64 computes in float32, hence the tolerances). Lanes
+run under XLA only, so the lane side is compiled."""
+
+import functools
+
+import keras
+import numpy as np
+import pytest
+
+from keras_boxloss import boxes, dual
+from tests.losses.backend_utils import (compiled_value_and_grads,
+                                        value_and_grads)
+
+# public helper -> its formula; each public one differentiates in lanes.
+LANE_DIFFERENTIATED = {
+    "generalized_box_iou": (boxes.generalized_box_iou,
+                            boxes._generalized_box_iou, {}),
+    "distance_box_iou": (boxes.distance_box_iou, boxes._distance_box_iou, {}),
+    "efficient_box_iou": (boxes.efficient_box_iou, boxes._efficient_box_iou,
+                          {}),
+    "shape_box_iou": (boxes.shape_box_iou, boxes._shape_box_iou,
+                      {"scale": 0.0}),
+    "shape_box_iou_scaled": (boxes.shape_box_iou, boxes._shape_box_iou,
+                             {"scale": 1.5}),
+}
+
+
+def _tolerance():
+    """Tight in float64; JAX without x64 computes the same in float32."""
+    in_float64 = keras.ops.convert_to_tensor(np.zeros(1)).dtype == "float64"
+    return ({"rtol": 1e-9, "atol": 1e-12} if in_float64 else
+            {"rtol": 1e-4, "atol": 1e-6})
+
+
+def _autodiff(formula, settings):
+    return functools.partial(boxes._per_box_autodiff, formula, eps=1e-7,
+                             **settings)
+
+
+def _random_pairs(seed, n=64):
+    """Overlapping, disjoint, nested and inverted pairs: generic positions,
+    where no min/max ties and no kink is hit."""
+    rng = np.random.default_rng(seed)
+    centre = rng.uniform(0, 10, (n, 2))
+    size = rng.uniform(0.5, 4, (n, 2))
+    t = np.concatenate([centre - size / 2, centre + size / 2], -1)
+    p = t + rng.normal(0, 1.5, t.shape)
+    p[: n // 8] = p[: n // 8][:, [2, 3, 0, 1]]  # inverted boxes
+    return t, p
+
+
+# Ties of min/max and kinks of relu: identical, point, zero-width,
+# touching and nested-sharing-an-edge boxes.
+DEGENERATE = np.array([
+    [[0., 0., 1., 1.], [0., 0., 1., 1.]],
+    [[.5, .5, .5, .5], [.5, .5, .5, .5]],
+    [[0., 0., 0., 1.], [0., 0., 1., 1.]],
+    [[0., 0., 1., 1.], [1., 0., 2., 1.]],
+    [[0., 0., 2., 2.], [0., 0., 1., 1.]],
+    [[.9, .9, .6, .6], [.8, .8, .8, .8]],
+])
+
+
+@pytest.mark.parametrize("name", sorted(LANE_DIFFERENTIATED))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lane_gradient_equals_autodiff_on_generic_boxes(name, seed):
+    public, formula, settings = LANE_DIFFERENTIATED[name]
+    t, p = _random_pairs(seed)
+    value, grads = compiled_value_and_grads(
+        functools.partial(public, **settings), t, p)
+    expected_value, expected = value_and_grads(
+        _autodiff(formula, settings), t, p)
+    np.testing.assert_allclose(value, expected_value, **_tolerance())
+    for grad, want in zip(grads, expected):  # w.r.t. y_true, then y_pred
+        np.testing.assert_allclose(grad, want, **_tolerance())
+    assert np.abs(grads[1]).max() > 0.0
+
+
+@pytest.mark.parametrize("name", sorted(LANE_DIFFERENTIATED))
+def test_lane_gradient_at_ties_and_kinks(name):
+    """At ties the lanes follow TensorFlow's rule (the first argument of
+    min/max takes the gradient): equal to TensorFlow's autodiff there, and
+    finite everywhere on every backend."""
+    public, formula, settings = LANE_DIFFERENTIATED[name]
+    t, p = DEGENERATE[:, 0], DEGENERATE[:, 1]
+    _, grads = compiled_value_and_grads(
+        functools.partial(public, **settings), t, p)
+    assert all(np.isfinite(g).all() for g in grads)
+    if keras.backend.backend() == "tensorflow":
+        _, expected = value_and_grads(_autodiff(formula, settings), t, p)
+        for grad, want in zip(grads, expected):
+            np.testing.assert_allclose(grad, want, **_tolerance())
+
+
+def test_lane_gradient_under_xla_in_float32():
+    t, p = _random_pairs(2)
+    t, p = t.astype("float32"), p.astype("float32")
+    _, grads = compiled_value_and_grads(boxes.generalized_box_iou, t, p)
+    _, expected = value_and_grads(
+        _autodiff(boxes._generalized_box_iou, {}), t, p)
+    for grad, want in zip(grads, expected):
+        np.testing.assert_allclose(grad, want, rtol=1e-4, atol=1e-6)
+
+
+def test_lanes_only_under_xla():
+    assert dual.compiled_by_xla() == (keras.backend.backend() == "jax")
+
+
+def test_broadcast_inputs_keep_autodiff_shapes():
+    """Boxes of different shapes broadcast; the gradient has each input's
+    own shape."""
+    t = np.array([[0., 0., 2., 2.]])
+    p = np.array([[1., 1., 3., 3.], [0., 0., 1., 2.]])
+    _, (grad_t, grad_p) = compiled_value_and_grads(
+        boxes.generalized_box_iou, t, p)
+    assert grad_t.shape == t.shape and grad_p.shape == p.shape
+    _, expected = value_and_grads(
+        _autodiff(boxes._generalized_box_iou, {}), t, p)
+    np.testing.assert_allclose(grad_t, expected[0], **_tolerance())
