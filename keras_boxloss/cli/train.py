@@ -3,7 +3,8 @@
 The config's top-level `detector:` key picks the detector (`ssd`,
 `yolo_v1`). In a `--model-dir` that holds a run: an interrupted one
 resumes; a finished one is left as it is, unless `trainer.steps` is larger
-(it continues from its final weights); another config is refused, naming
+(it continues from its final weights; not a run that early stopping
+ended, which is refused); another config is refused, naming
 the differing keys; `--overwrite` removes the old run and starts again.
 It evaluates on the validation split while it trains
 (`training.validation`: TensorBoard, `best/`, early stopping).
@@ -54,9 +55,16 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_run(config, args.model_dir, args.overwrite)
     steps = config.trainer.steps
     if plan.complete:
-        print(f"The run in {args.model_dir} is complete ({steps} steps); "
-              f"nothing changed. To train on, raise trainer.steps (--set "
-              f"trainer.steps=N); to start again, pass --overwrite.")
+        early = stopped_early_at(args.model_dir)
+        if early is not None:
+            print(f"The run in {args.model_dir} is complete: early stopping "
+                  f"ended it at step {early} (of trainer.steps={steps}); "
+                  f"nothing changed. It is not continued: to train again, "
+                  f"pass --overwrite or choose a new --model-dir.")
+        else:
+            print(f"The run in {args.model_dir} is complete ({steps} steps);"
+                  f" nothing changed. To train on, raise trainer.steps (--set"
+                  f" trainer.steps=N); to start again, pass --overwrite.")
         return 0
     _, history = train(config, args.model_dir,
                        verbose=1 if args.progress else 2,

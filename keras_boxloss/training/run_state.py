@@ -142,8 +142,9 @@ def plan_run(config, model_dir, overwrite=False):
 
     Raises `ValueError` when the model dir holds a run this config cannot
     resume: another config (the differing keys, dotted, old -> new), fewer
-    `trainer.steps` than it has trained, or a finished run whose last epoch
-    was shorter (it cannot continue on an epoch boundary). `overwrite`
+    `trainer.steps` than it has trained, a finished run whose last epoch
+    was shorter (it cannot continue on an epoch boundary), or more steps
+    for a run that early stopping ended. `overwrite`
     plans to remove the old run's files instead.
     """
     from keras_boxloss.training.config import (check_config, config_to_dict,
@@ -203,6 +204,16 @@ def plan_run(config, model_dir, overwrite=False):
             f"trainer.steps={steps}")
     if done is not None and plan.start_step == steps:
         plan.complete = True
+    elif done is not None and plan.from_final and \
+            stopped_early_at(model_dir) is not None:
+        # its final weights are those of the early stop, not of `done`
+        raise ValueError(
+            f"Expected trainer.steps={done}, the steps of the run in "
+            f"{model_dir} (complete: early stopping ended it); an "
+            f"early-stopped run is not continued: pass --overwrite "
+            f"(overwrite=True) to start again or choose a new --model-dir. "
+            f"Received: trainer.steps={steps}, the run stopped early at "
+            f"step {stopped_early_at(model_dir)}")
     elif plan.start_step % per_epoch:
         raise ValueError(
             f"Expected a run that ended on an epoch boundary to continue it "

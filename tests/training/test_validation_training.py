@@ -351,3 +351,35 @@ def test_a_continued_run_counts_its_final_evaluation(small, tmp_path, model,
                               *overrides, start_step=5)
     assert continued.wait == 2
     assert drive(continued, model, 6, 10) == [6]
+
+
+def test_an_early_stopped_run_is_complete_not_continued(small, tmp_path,
+                                                        capsys):
+    """Its final weights are those of the early stop (step 8), not of
+    trainer.steps (12): a larger trainer.steps is refused rather than
+    continued from step 12."""
+    from keras_boxloss.cli.main import main
+
+    config = config_for(small, "trainer.steps=12",
+                        "trainer.steps_per_epoch=2")
+    run_state.apply_plan(run_state.plan_run(config, tmp_path), config)
+    (tmp_path / run_state.WEIGHTS).write_text("final weights")
+    run_state.finish_run(tmp_path, 12, stopped_early_at=8)
+    assert run_state.plan_run(config, tmp_path).complete
+    more = config_for(small, "trainer.steps=20", "trainer.steps_per_epoch=2")
+    with pytest.raises(ValueError, match=r"Expected trainer.steps=12.*"
+                       r"--overwrite.*new --model-dir\. Received: "
+                       r"trainer.steps=20, the run stopped early at step 8"):
+        run_state.plan_run(more, tmp_path)
+    assert run_state.plan_run(more, tmp_path, overwrite=True).start_step == 0
+    (tmp_path.parent / "empty.yaml").write_text("")
+    argv = ["train", "--config", str(tmp_path.parent / "empty.yaml"),
+            "--model-dir", str(tmp_path),
+            *(f"--set={o}" for o in [f"data.train={small['train']}",
+                                     f"data.validation={small['val']}",
+                                     *TINY, "trainer.steps=12",
+                                     "trainer.steps_per_epoch=2"])]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "early stopping ended it at step 8" in printed
+    assert "raise trainer.steps" not in printed
