@@ -163,20 +163,25 @@ def saved_model_label_map(saved_model, path=None):
 def image_result(path, image, detections, score_threshold: float,
                  max_detections=None, label_map=None) -> dict:
     """One image's entry of `predictions.json`: its detections scored at
-    least `score_threshold` (the best `max_detections`), boxes in the
-    image's pixels `[xmin, ymin, xmax, ymax]` and normalised `[ymin, xmin,
+    least `score_threshold` whose box has an area in the image's pixels
+    (the best `max_detections`), boxes in the image's pixels `[xmin, ymin, xmax, ymax]` and normalised `[ymin, xmin,
     ymax, xmax]` (the TF OD API's order)."""
     from keras_boxloss.data.label_map import display_names
 
     height, width = image.shape[:2]
     count = int(detections["num_detections"])
     scores = detections["detection_scores"][:count]
-    keep = np.flatnonzero(scores >= score_threshold)  # NMS sorted them
-    keep = keep[:max_detections] if max_detections is not None else keep
-    boxes = detections["detection_boxes"][keep].astype(np.float64)
-    classes = detections["detection_classes"][keep].astype(np.int64)
+    boxes = detections["detection_boxes"][:count].astype(np.float64)
     y1, x1, y2, x2 = boxes.T.reshape(4, -1)
-    pixels = np.stack([x1 * width, y1 * height, x2 * width, y2 * height], -1)
+    pixels = np.round(np.stack([x1 * width, y1 * height, x2 * width,
+                                y2 * height], -1), 2)
+    # boxes of no area in the image's pixels (those in pad mode's padding,
+    # clipped to its edge) are no detections
+    has_area = (pixels[:, 2] > pixels[:, 0]) & (pixels[:, 3] > pixels[:, 1])
+    keep = np.flatnonzero((scores >= score_threshold) & has_area)  # sorted
+    keep = keep[:max_detections] if max_detections is not None else keep
+    boxes, pixels = boxes[keep], pixels[keep]
+    classes = detections["detection_classes"][keep].astype(np.int64)
     names = display_names(label_map)
     return {
         "file": Path(path).name,
@@ -184,7 +189,7 @@ def image_result(path, image, detections, score_threshold: float,
         "width": int(width),
         "height": int(height),
         "num_detections": len(keep),
-        "boxes": np.round(pixels, 2).tolist(),
+        "boxes": pixels.tolist(),
         "boxes_normalized": np.round(boxes, 6).tolist(),
         "scores": np.round(scores[keep].astype(np.float64), 5).tolist(),
         "classes": classes.tolist(),

@@ -24,11 +24,13 @@ CANVAS_BOX = (0.1, 0.25, 0.4, 0.75)  # ymin, xmin, ymax, xmax on the canvas
 
 
 class FixedDetector:
-    """`decode` ignores the network: one box, `CANVAS_BOX`, class 2 (the
+    """`decode` ignores the network: `self.boxes`, `(canvas box, class
+    scores)` pairs, by default one box, `CANVAS_BOX`, class 2 (the
     generated data's "ellipse") at 0.9. Records the canvases it is given."""
 
     def __init__(self):
         self.seen = []
+        self.boxes = [(CANVAS_BOX, (0.05, 0.9, 0.05))]
 
     def __call__(self, images, training=False):
         self.seen.append(np.asarray(images))
@@ -36,9 +38,10 @@ class FixedDetector:
 
     def decode(self, outputs):
         count = tf.shape(outputs)[0]
-        boxes = tf.tile(tf.constant([[CANVAS_BOX]], tf.float32),
+        boxes = tf.tile(tf.constant([[b for b, _ in self.boxes]], tf.float32),
                         [count, 1, 1])
-        scores = tf.tile(tf.constant([[[0.05, 0.9, 0.05]]]), [count, 1, 1])
+        scores = tf.tile(tf.constant([[s for _, s in self.boxes]],
+                                     tf.float32), [count, 1, 1])
         return boxes, scores
 
 
@@ -301,3 +304,22 @@ def test_16_bit_grey_png_keeps_its_high_byte(tmp_path):
     np.testing.assert_array_equal(read, np.repeat(expected[..., None], 3, -1))
     decoded = tf.io.decode_png(path.read_bytes(), channels=3).numpy()
     np.testing.assert_array_equal(read, decoded)
+
+
+def test_boxes_of_no_area_are_dropped(fixed_run, tmp_path):
+    """A detection in pad mode's padding maps past the image's edge, is
+    clipped to it and has no area in its pixels: it is no detection."""
+    run, detector, set_mode = fixed_run
+    set_mode("pad")
+    detector.boxes = [((0.6, 0.1, 0.9, 0.3), (0.05, 0.95, 0.05)),  # padding
+                      (CANVAS_BOX, (0.05, 0.9, 0.05)),
+                      ((0.2, 0.5, 0.3, 0.5), (0.8, 0.05, 0.05))]  # no width
+    image = save(np.full((100, 200, 3), 200, np.uint8), tmp_path / "w.png")
+    out = tmp_path / "out"
+    assert predict(image, "--model-dir", run, "--output-dir", out) == 0
+    [entry] = read_predictions(out)["images"]
+    assert entry["num_detections"] == 1
+    np.testing.assert_allclose(entry["boxes"], [[50, 20, 150, 80]],
+                               atol=0.01)
+    np.testing.assert_allclose(entry["scores"], [0.9], atol=1e-6)
+
