@@ -323,3 +323,31 @@ def test_boxes_of_no_area_are_dropped(fixed_run, tmp_path):
                                atol=0.01)
     np.testing.assert_allclose(entry["scores"], [0.9], atol=1e-6)
 
+
+def test_max_detections_on_the_command_line(fixed_run, tmp_path):
+    """`--max-detections K` keeps the K best of several detections and is
+    recorded in predictions.json; by default the run's postprocess'."""
+    run, detector, _ = fixed_run
+    detector.boxes = [((0.0, 0.0, 0.2, 0.2), (0.05, 0.6, 0.05)),
+                      ((0.4, 0.4, 0.6, 0.6), (0.05, 0.05, 0.9)),
+                      ((0.7, 0.7, 0.9, 0.9), (0.8, 0.05, 0.05)),
+                      ((0.0, 0.7, 0.2, 0.9), (0.05, 0.5, 0.05))]
+    image = save(np.zeros((100, 100, 3), np.uint8), tmp_path / "a.png")
+    out = tmp_path / "out"
+    assert predict(image, "--model-dir", run, "--output-dir", out,
+                   "--max-detections", "2") == 0
+    data = read_predictions(out)
+    assert data["max_detections"] == 2
+    [entry] = data["images"]
+    assert entry["num_detections"] == 2
+    np.testing.assert_allclose(entry["scores"], [0.9, 0.8], atol=1e-6)
+    assert entry["classes"] == [3, 1]
+    np.testing.assert_allclose(entry["boxes"], [[40, 40, 60, 60],
+                                                [70, 70, 90, 90]], atol=0.01)
+    assert predict(image, "--model-dir", run, "--output-dir", out,
+                   "--overwrite") == 0
+    data = read_predictions(out)
+    assert data["max_detections"] == load_config(None, []).postprocess \
+        .max_total_detections
+    np.testing.assert_allclose(data["images"][0]["scores"],
+                               [0.9, 0.8, 0.6, 0.5], atol=1e-6)
