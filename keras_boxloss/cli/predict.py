@@ -111,8 +111,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         label_map = inference.saved_model_label_map(args.saved_model,
                                                     args.label_map)
+        # fills settings' max_detections with the SavedModel's own once
+        # loaded (before predictions.json is written)
         detections = inference.saved_model_detections(args.saved_model,
-                                                      paths)
+                                                      paths, settings)
         source = str(args.saved_model)
     results = ((path, image, inference.image_result(
         path, image, found, args.score_threshold, args.max_detections,

@@ -98,15 +98,27 @@ def load_serving_function(saved_model):
     return loaded, signature, kind
 
 
-def saved_model_detections(saved_model, paths):
+def saved_model_detections(saved_model, paths, settings=None):
     """Yields `(path, image, detections)` per image through the
     SavedModel's serving signature, fed the upright RGB image (for the
     string inputs as a PNG, so that EXIF orientation and the colour
-    conversion are the same as for a run's model)."""
+    conversion are the same as for a run's model).
+
+    `settings`, a dict, gets the detections per image that apply once the
+    SavedModel is loaded: its `max_detections` (the requested number, or
+    `None`) becomes the least of it and the SavedModel's own K (its
+    `detection_boxes`' second dimension)."""
     import tensorflow as tf
 
     # `loaded` stays referenced while `serve` runs: it owns the variables
     loaded, serve, kind = load_serving_function(saved_model)
+    if settings is not None:
+        spec = serve.structured_outputs.get("detection_boxes")
+        size = spec.shape[1] if spec is not None and spec.shape.rank else None
+        requested = settings.get("max_detections")
+        if size is not None:
+            settings["max_detections"] = (int(size) if requested is None
+                                          else min(requested, int(size)))
     for path in paths:
         image = read_image(path)
         if kind == "image_tensor":

@@ -64,6 +64,21 @@ def test_saved_model_matches_the_run(tiny, image_path, tmp_path,
     assert main(["predict", str(image_path), "--model-dir", "run",
                  "--output-dir", str(tmp_path / "b"), *flags]) == 0
     served, run = entry(tmp_path / "a"), entry(tmp_path / "b")
+    # the SavedModel's own K, the run's postprocess' (export's default)
+    recorded = json.loads((tmp_path / "a" / "predictions.json").read_text())
+    assert recorded["max_detections"] == json.loads(
+        (tmp_path / "b" / "predictions.json").read_text())["max_detections"]
+    assert recorded["max_detections"] == config.postprocess \
+        .max_total_detections
+    top = config.postprocess.max_total_detections
+    for asked, applied in ((3, 3), (top + 50, top)):  # at most its own K
+        out = tmp_path / f"k{asked}"
+        assert main(["predict", str(image_path), "--saved-model", saved,
+                     "--output-dir", str(out), "--max-detections",
+                     str(asked), "--score-threshold", "0"]) == 0
+        recorded = json.loads((out / "predictions.json").read_text())
+        assert recorded["max_detections"] == applied
+        assert recorded["images"][0]["num_detections"] <= applied
     assert (served["width"], served["height"]) == (120, 90)
     assert run["num_detections"] > 0  # something to compare
     assert served["num_detections"] == run["num_detections"]
