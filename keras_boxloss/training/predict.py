@@ -96,7 +96,9 @@ class DetectorPredictions:
     format `fit` takes. The raw head outputs are `model(images)` (as for a
     KerasHub detector), or, batched over a dataset, the base class'
     `keras.Model.predict(model, images)`; `model.decode(raw)` turns them
-    into boxes and per-class scores before NMS.
+    into boxes and per-class scores before NMS. NMS uses
+    `non_max_suppression`'s defaults, not a run's `postprocess` settings,
+    unless `predict`'s keyword arguments override them.
     """
 
     def predict(self, x, batch_size: typing.Optional[int] = None,
@@ -108,7 +110,11 @@ class DetectorPredictions:
             x, batch_size, verbose, steps, callbacks: as `keras.Model.predict`.
             **nms_kwargs: `non_max_suppression`'s settings
                 (`score_threshold`, `iou_threshold`, `max_detections`,
-                `max_per_class`).
+                `max_per_class`). Those not given are
+                `non_max_suppression`'s defaults (score 0.01, IoU 0.6, 100
+                per class and in all), not a training run's `postprocess`
+                settings, which the model does not store: pass them here
+                (`training.config.nms_kwargs(config)`) to match evaluation.
 
         Returns:
             The KerasHub detection dict of numpy arrays.
