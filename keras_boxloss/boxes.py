@@ -450,8 +450,16 @@ def _siou_costs(t, p, theta, eps):
     """
     dx = 0.5 * ((p[0] - t[0]) + (p[2] - t[2]))
     dy = 0.5 * ((p[1] - t[1]) + (p[3] - t[3]))
-    angle = 2.0 * dm.abs(dx) * dm.abs(dy) / (
-        dm.square(dx) + dm.square(dy) + eps)
+    # Not `/ (sigma^2 + eps)`: as the boxes converge both sides of the
+    # ratio go to 0 and eps would bias it (1/6 instead of 1 for a diagonal
+    # offset of 1e-4). Guard the division instead: centres closer than eps
+    # count as aligned (Lambda = 0), which changes the value by at most
+    # gamma's 1 times rho < eps^2 / c^2 and keeps the division's
+    # derivative (1 / sigma^4) finite in float32.
+    sigma2 = dm.square(dx) + dm.square(dy)
+    apart = ops.greater(dm.value(sigma2), eps * eps)
+    angle = dm.where(apart, 2.0 * dm.abs(dx) * dm.abs(dy)
+                     / dm.where(apart, sigma2, 1.0), 0.0)
     gamma = 2.0 - angle
     cx1, cy1, cx2, cy2 = _enclosing(t, p)
     rho_x = dm.square(dx) / (dm.square(cx2 - cx1) + eps)
