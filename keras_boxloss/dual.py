@@ -22,6 +22,7 @@ Derivatives at kinks follow TensorFlow's autodiff, on every backend:
 """
 
 import contextlib
+import threading
 
 import keras
 from keras import ops
@@ -162,8 +163,13 @@ def sqrt(x):
 # recorded; while it runs the formula again on the lanes, each call takes
 # the recorded result instead of computing it 4 times per box (XLA's CPU
 # arctan, pow, ... are scalar calls per element, and the lanes' shape
-# repeats each per-box value 4 times).
-_tape = None
+# repeats each per-box value 4 times). Per thread: MirroredStrategy traces
+# its replicas in threads of their own.
+_state = threading.local()
+
+
+def _current_tape():
+    return getattr(_state, "tape", None)
 
 
 class _Tape:
@@ -172,14 +178,15 @@ class _Tape:
 
 
 def _transcendental(fn, x, derivative):
-    if _tape is None:
+    tape = _current_tape()
+    if tape is None:
         result = fn(value(x))
-    elif _tape.recording:
+    elif tape.recording:
         result = fn(value(x))
-        _tape.results.append(result)
+        tape.results.append(result)
     else:
-        result = _tape.results[_tape.position]
-        _tape.position += 1
+        result = tape.results[tape.position]
+        tape.position += 1
     return _chain(x, result, derivative(result, value(x)))
 
 
@@ -298,12 +305,11 @@ def compiled_by_xla() -> bool:
 
 @contextlib.contextmanager
 def _taping(tape):
-    global _tape
-    previous, _tape = _tape, tape
+    previous, _state.tape = _current_tape(), tape
     try:
         yield
     finally:
-        _tape = previous
+        _state.tape = previous
 
 
 def _split(boxes):
