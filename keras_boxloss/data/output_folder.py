@@ -110,6 +110,19 @@ def _clean_leftovers(output: str) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def recover(output: str) -> None:
+    """What the next writer of `output` would do first, for a reader: under
+    its lock, restores an `output` a killed writer left between its two
+    renames and removes dead writers' temporary folders."""
+    output = os.path.abspath(os.fspath(output))
+    lock = output + ".lock"
+    fd = _lock(lock)
+    try:
+        _clean_leftovers(output)
+    finally:
+        _unlock(lock, fd)
+
+
 def move_into_place(temp: str, output: str, old: str) -> None:
     """Renames `temp` (a folder or a file, beside `output`) to `output`.
     An existing `output` is first renamed to `old`, restored if the second

@@ -96,13 +96,7 @@ def _restore_best(model_dir):
     if (model_dir / BEST).exists() or not any(
             model_dir.glob(BEST + ".old-*")):
         return False
-    output = str((model_dir / BEST).absolute())
-    lock = output + ".lock"
-    fd = output_folder._lock(lock)
-    try:
-        output_folder._clean_leftovers(output)
-    finally:
-        output_folder._unlock(lock, fd)
+    output_folder.recover(str(model_dir / BEST))
     return (model_dir / BEST).exists()
 
 
