@@ -98,7 +98,11 @@ class DetectorPredictions:
     `keras.Model.predict(model, images)`; `model.decode(raw)` turns them
     into boxes and per-class scores before NMS. NMS uses
     `non_max_suppression`'s defaults, not a run's `postprocess` settings,
-    unless `predict`'s keyword arguments override them.
+    unless `predict`'s keyword arguments override them. `predict` holds
+    every image's raw outputs until NMS (about 0.9 MB an image for an SSD at
+    300 px; NMS is TensorFlow-only, so it cannot run inside the compiled
+    predict step under JAX): for many thousands of images, loop over
+    batches with `predict_on_batch`.
     """
 
     def predict(self, x, batch_size: typing.Optional[int] = None,
