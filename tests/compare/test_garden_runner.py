@@ -143,6 +143,9 @@ def test_rewinds_to_zero_without_a_chunk_start_checkpoint(tmp_path):
     assert garden_runner.rewind_to_chunk_start(str(tmp_path), [0, 250]) == 0
 
 
+# Two minutes of Model Garden training on 2 cores; the rewind it relies on
+# is tested directly above (`rewind_to_chunk_start`).
+@pytest.mark.slow
 def test_an_interrupted_chunk_is_trained_again_from_its_start(splits,
                                                              tmp_path):
     folder = tmp_path / "run"

@@ -48,7 +48,9 @@ def _run(config_file, mode, generated, tmp_path, *extra):
 
 
 @pytest.mark.parametrize("mode, dtype", [
-    ("", "float32"), ("mixed_float16", "float16"),
+    # float32 training is what every other training test runs
+    pytest.param("", "float32", marks=pytest.mark.slow),
+    ("mixed_float16", "float16"),
     ("mixed_bfloat16", "bfloat16")])
 def test_ssd_trains_in_each_mode(mode, dtype, generated, tmp_path):
     model, losses, dtypes = _run("ssd/ssd_tiny_generated.yaml", mode,
