@@ -58,13 +58,10 @@ def _check_model_outside(output_dir, sources) -> None:
     and one inside them would be mixed with the model's files."""
     import os
 
-    output = os.path.realpath(os.fspath(output_dir))
+    from keras_boxloss.data.output_folder import holds
+
     for flag, path in sources:
-        if not path:
-            continue
-        real = os.path.realpath(os.fspath(path))
-        if (real == output or real.startswith(output + os.sep)
-                or output.startswith(real + os.sep)):
+        if path and (holds(output_dir, path) or holds(path, output_dir)):
             raise ValueError(
                 f"Expected an --output-dir apart from {flag} (the output "
                 f"folder is replaced whole). Received: output_dir="

@@ -36,13 +36,18 @@ def check_output_path(output_dir: str) -> None:
                          f"Received: output={os.fspath(output_dir)!r}")
 
 
+def holds(folder, path) -> bool:
+    """Whether `path` is `folder` or lies inside it (symlinks resolved)."""
+    folder = os.path.realpath(os.fspath(folder))
+    real = os.path.realpath(os.fspath(path))
+    return real == folder or real.startswith(folder + os.sep)
+
+
 def check_inputs_outside(output_dir: str, inputs) -> None:
     """Refuses an output folder that is or holds one of `inputs` (paths
     read while writing): replacing it would delete them."""
-    output = os.path.realpath(os.fspath(output_dir))
     for path in inputs:
-        real = os.path.realpath(os.fspath(path))
-        if real == output or real.startswith(output + os.sep):
+        if holds(output_dir, path):
             raise ValueError(
                 f"Expected an output folder apart from the inputs (it is "
                 f"replaced whole). Received: output={os.fspath(output_dir)!r}"
