@@ -41,6 +41,16 @@ def _check_invocation(out_dir, invocation):
     write_json(invocation, path)
 
 
+def _portable_path(path):
+    """`path` relative to the working directory when it lies inside it (as
+    the data paths are), so a comparison copied to another checkout still
+    resumes there; absolute otherwise."""
+    relative = os.path.relpath(os.path.abspath(path))
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return os.path.abspath(path)
+    return relative
+
+
 def _progress_bar(total, enabled):
     from tqdm import tqdm
 
@@ -88,7 +98,7 @@ def compare(config, losses, seeds, out_dir, data=None, eval_data=None,
     # Keys a comparison made before them lacks compare equal at their
     # defaults (None), so its runs/ folder still resumes.
     _check_invocation(out_dir, {
-        "config": os.path.abspath(config), "data": splits.to_dict(),
+        "config": _portable_path(config), "data": splits.to_dict(),
         "steps": steps, "overrides": overrides,
         "sweep": sweep.to_dict() if sweep else None,
         "evaluate_on": None if evaluate_on == "test" else evaluate_on})

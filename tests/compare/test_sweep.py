@@ -3,6 +3,7 @@ split: runs `<loss>-w<value>-seed<k>`, each loss's value chosen by
 validation mAP@.5 (and what mean IoU would have chosen)."""
 
 import json
+import os
 
 import pytest
 
@@ -132,3 +133,18 @@ def test_ssd_sweep_on_validation_end_to_end(tmp_path):
         assert ap50[f"{loss}-w{choice['value']}"]["mean"] == best
     assert "Sweep of `loss.alpha`" in (tmp_path / "out" / "results.md") \
         .read_text()
+
+
+def test_the_config_is_recorded_relative_to_the_working_directory(
+        tmp_path, monkeypatch):
+    # A sweep saved in one checkout resumes in another (issue 19 spreads
+    # it over sessions): inside the working directory the path is relative,
+    # like the data paths; outside it, absolute.
+    (tmp_path / "work" / "configs").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "work")
+    assert compare_lib._portable_path("configs/a.yaml") == os.path.join(
+        "configs", "a.yaml")
+    assert compare_lib._portable_path(
+        str(tmp_path / "work" / "configs" / "a.yaml")) == os.path.join(
+        "configs", "a.yaml")
+    assert compare_lib._portable_path("../b.yaml") == str(tmp_path / "b.yaml")
