@@ -16,10 +16,10 @@ gradient. No helper uses `where` to hide a bad value: the values are never bad
 
 Gradients: the private formulas work on `(..., 1)` columns through
 `keras_boxloss.dual` (`dm`), so the same code gives values and, in forward
-mode, derivatives. GIoU, DIoU, EIoU and Shape-IoU differentiate that way
-(`_per_box_differentiated`): one vectorised XLA kernel for the backward pass
-instead of a scalar one (see `dual`). The others keep the backend's autodiff
-(`_per_box_autodiff`), which measured as fast or faster for them.
+mode, derivatives. GIoU, DIoU, EIoU, Shape-IoU and CIoU differentiate that
+way (`_per_box_differentiated`): one vectorised XLA kernel for the backward
+pass instead of a scalar one (see `dual`). The others keep the backend's
+autodiff (`_per_box_autodiff`), which measured as fast or faster for them.
 """
 
 import functools
@@ -192,9 +192,15 @@ def _centre_distance_ratio(t, p, eps):
 
 
 def _aspect_ratio_term(t, p, eps):
-    angle_t = dm.arctan(dm.relu(t[2] - t[0]) / (dm.relu(t[3] - t[1]) + eps))
-    angle_p = dm.arctan(dm.relu(p[2] - p[0]) / (dm.relu(p[3] - p[1]) + eps))
-    return (4.0 / math.pi**2) * dm.square(angle_t - angle_p)
+    # atan(a) - atan(b) = atan((a - b) / (1 + a b)) for a, b >= 0, with
+    # a = w_t / (h_t + eps), b = w_p / (h_p + eps) multiplied out: the same
+    # value as the two angles' difference with one arctan instead of two,
+    # and no division by a near-zero height (the denominator is at least
+    # eps^2).
+    w_t, h_t = dm.relu(t[2] - t[0]), dm.relu(t[3] - t[1]) + eps
+    w_p, h_p = dm.relu(p[2] - p[0]), dm.relu(p[3] - p[1]) + eps
+    angle = dm.arctan((w_t * h_p - w_p * h_t) / (h_t * h_p + w_t * w_p))
+    return (4.0 / math.pi**2) * dm.square(angle)
 
 
 def box_area(boxes: Tensor) -> Tensor:
@@ -216,21 +222,22 @@ def enclosing_box(y_true: Tensor, y_pred: Tensor) -> Tensor:
                            axis=-1)
 
 
-def _per_box_differentiated(formula, y_true, y_pred, **settings):
+def _per_box_differentiated(formula, y_true, y_pred, forward=False,
+                            **settings):
     """`formula(t, p, **settings)` (column tuples -> `(..., 1)`) per box,
     `(...)`, with its gradient in forward mode (`dual.lane_gradient`: one
-    vectorised XLA kernel instead of a scalar one)."""
+    vectorised XLA kernel instead of a scalar one; `forward`: see there)."""
     y_true, y_pred = ops.convert_to_tensor(y_true), ops.convert_to_tensor(
         y_pred)
     return dm.lane_gradient(functools.partial(formula, **settings), y_true,
-                            y_pred)
+                            y_pred, forward=forward)
 
 
 def _per_box_autodiff(formula, y_true, y_pred, **settings):
     """`formula` per box with the backend's own gradient: for the formulas
     whose lane gradient measured no faster under XLA (1e6 boxes, see
     docs/benchmarks.md). IoU's and MPDIoU's autodiff is already one
-    vectorised kernel; Inner-IoU and NWD gained nothing; in CIoU, SIoU and
+    vectorised kernel; Inner-IoU and NWD gained nothing; in SIoU and
     Alpha-IoU XLA still gives divisions and transcendental functions used
     twice per lane kernels of their own, at the lanes' shape, which made
     them slower."""
@@ -281,7 +288,8 @@ def complete_box_iou(y_true: Tensor, y_pred: Tensor,
                      eps: float = 1e-7) -> Tensor:
     """CIoU = DIoU - alpha * v, alpha = v / (1 - IoU + v) held constant
     (Zheng et al., 2020: alpha is a trade-off weight, not a gradient path)."""
-    return _per_box_autodiff(_complete_box_iou, y_true, y_pred, eps=eps)
+    return _per_box_differentiated(_complete_box_iou, y_true, y_pred,
+                                   forward=True, eps=eps)
 
 
 def _complete_box_iou(t, p, eps):

@@ -24,6 +24,9 @@ LANE_DIFFERENTIATED = {
                       {"scale": 0.0}),
     "shape_box_iou_scaled": (boxes.shape_box_iou, boxes._shape_box_iou,
                              {"scale": 1.5}),
+    # forward=True: the derivative is computed with the value.
+    "complete_box_iou": (boxes.complete_box_iou, boxes._complete_box_iou,
+                         {}),
 }
 
 
@@ -102,6 +105,47 @@ def test_lane_gradient_under_xla_in_float32():
         _autodiff(boxes._generalized_box_iou, {}), t, p)
     for grad, want in zip(grads, expected):
         np.testing.assert_allclose(grad, want, rtol=1e-4, atol=1e-6)
+
+
+def test_complete_box_iou_under_xla_in_float32():
+    """float32 under XLA: the forward lanes and the polynomial arctan."""
+    t, p = _random_pairs(3)
+    value, grads = compiled_value_and_grads(
+        boxes.complete_box_iou, t.astype("float32"), p.astype("float32"))
+    expected_value, expected = value_and_grads(
+        _autodiff(boxes._complete_box_iou, {}), t, p)
+    np.testing.assert_allclose(value, expected_value, rtol=1e-5, atol=1e-6)
+    for grad, want in zip(grads, expected):
+        np.testing.assert_allclose(grad, want, rtol=1e-4, atol=1e-6)
+
+
+def test_arctan_polynomial_is_arctan():
+    x = np.concatenate([np.linspace(-50, 50, 200001),
+                        [0.0, 1e-30, -1e-30, 0.41421356, 1.0, -1.0, 2.4142135,
+                         1e7, -1e7, 3e38, np.inf, -np.inf]]).astype("float32")
+    got = keras.ops.convert_to_numpy(dual.arctan_polynomial(x))
+    want = np.arctan(x.astype("float64"))
+    assert np.abs(got - want).max() < 2.5e-7
+    assert np.array_equal(np.sign(got), np.sign(x))
+
+
+def test_arctan_polynomial_autodiff_gradient_is_finite():
+    x = np.array([0.0, 1e-30, 0.5, 1.0, -1.0, 1e7, 3e38], "float32")
+    _, (grad,) = value_and_grads(
+        lambda v: dual.arctan_polynomial(v), x)
+    np.testing.assert_allclose(grad, 1.0 / (1.0 + x.astype("float64")**2),
+                               rtol=2e-5, atol=1e-30)
+
+
+@pytest.mark.parametrize("exponent", [1.0, 2.0, 3.0, 4.0, 7.0, 2.5, 0.3])
+def test_power_by_multiplication_or_exp_log(exponent):
+    x = np.array([1e-3, 0.3, 1.0, 2.5, 40.0])
+    result = dual.power(dual.Dual(keras.ops.convert_to_tensor(x), 1.0),
+                        exponent)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(result.value),
+                               x**exponent, rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(result.tangent),
+                               exponent * x**(exponent - 1), rtol=1e-6)
 
 
 def test_lanes_only_under_xla():
