@@ -43,8 +43,8 @@ def inner_iou(y_true, y_pred, ratio: float = 0.75, base: str = "iou",
     (`base="iou"` gives `1 - IoU_inner`, `"giou"` `L_GIoU + IoU -
     IoU_inner`, ...). A ratio < 1 sharpens the gradient near high IoU (the
     paper's advice for high-IoU samples), > 1 widens the region with a
-    gradient for low-IoU ones. Inverted boxes are empty and scale to their
-    centre point. No stop-gradient: the paper has none (the base's own,
+    gradient for low-IoU ones. Inverted boxes are empty and stay empty when
+    scaled. No stop-gradient: the paper has none (the base's own,
     CIoU's alpha, is kept).
 
     `IoU_inner` is invariant under translation and per-axis scaling (the
@@ -82,8 +82,13 @@ def inner_iou(y_true, y_pred, ratio: float = 0.75, base: str = "iou",
         y_true, y_pred, box_format, scale_factors, anchors, anchor_format,
         eps, requires_anchors=base_cls.requires_anchors,
         loss_name=f"InnerIoU(base={base!r})")
-    return (base_cls.fn(y_true, y_pred, eps=eps) + box_iou(y_true, y_pred, eps)
-            - inner_box_iou(y_true, y_pred, ratio, eps))
+    inner = inner_box_iou(y_true, y_pred, ratio, eps)
+    if base == "iou":
+        # (1 - IoU) + IoU - IoU_inner, without the two IoU terms that cancel
+        # (value and gradient): the cost of one IoU instead of three.
+        return 1.0 - inner
+    return base_cls.fn(y_true, y_pred, eps=eps) + box_iou(y_true, y_pred,
+                                                          eps) - inner
 
 
 @keras.saving.register_keras_serializable(package="keras_boxloss")
