@@ -79,6 +79,13 @@ def add_arguments(parser):
              "test (the held-out split; val-* when there is no test-*) or "
              "validation (val-*: choose a sweep's values there, never on "
              "test) (default: test)")
+    parser.add_argument(
+        "--leaderboard", nargs="+", metavar="DIR",
+        help="train nothing: print the leaderboard of finished comparison "
+             "folders (with summary.json and compare.json) as markdown, "
+             "one row per loss and (dataset, detector, steps), p-values "
+             "against huber; sweeps and validation-split comparisons are "
+             "skipped, and named")
     add_set_argument(parser, "override a config field for every run, e.g. "
                              "--set trainer.steps_per_epoch=25 (Model "
                              "Garden: its dotted keys)")
@@ -104,18 +111,6 @@ def _config_data(config):
         return tuple(",".join(p) if isinstance(p, list) else p
                      for p in paths)
     return None, None
-
-
-def _detector(config):
-    """A keras_boxloss config's `detector` ("ssd" by default); None for
-    other configs (Model Garden experiments)."""
-    import yaml
-
-    with open(config) as file:
-        values = yaml.safe_load(file) or {}
-    if not isinstance(values, dict) or "task" in values:
-        return None
-    return values.get("detector", "ssd")
 
 
 def _import_pipeline(path, overrides, out):
@@ -146,14 +141,33 @@ def _import_pipeline(path, overrides, out):
     return target, []
 
 
+def _print_leaderboard(args):
+    from keras_boxloss.cli.errors import CommandError
+    from keras_boxloss.compare.leaderboard import leaderboard
+
+    # options that would name or shape a comparison to train: refused
+    # rather than ignored
+    given = [flag for flag, value in (("--sweep", args.sweep),
+                                      ("--output-dir", args.output_dir))
+             if value]
+    if given:
+        raise CommandError(f"--leaderboard trains nothing: it reads "
+                           f"finished comparisons; drop {', '.join(given)}")
+    print(leaderboard(args.leaderboard), end="")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     import os
 
+    if args.leaderboard:
+        return _print_leaderboard(args)
     from keras_boxloss.training.determinism import fix_thread_pools
 
     fix_thread_pools()  # before any TensorFlow op: they are fixed at start
     from keras_boxloss.cli.errors import CommandError
     from keras_boxloss.compare.compare import compare
+    from keras_boxloss.compare.leaderboard import detector_of, read_config
     from keras_boxloss.compare.plan import (parse_losses, parse_seeds,
                                             parse_sweep)
 
@@ -171,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
 
     if is_pipeline_file(config):  # a TF OD API pipeline.config, by content
         config, overrides = _import_pipeline(config, overrides, out)
-    if args.losses.strip() == "all" and _detector(config) == "yolo_v1":
+    if args.losses.strip() == "all" and detector_of(
+            read_config(config)) == "yolo_v1":
         # YOLOv1's own coordinate term is the paper's; it takes the IoU
         # family only, so `all` means all of those there.
         from keras_boxloss.losses.box_loss import IoUFamilyLoss

@@ -1,0 +1,232 @@
+"""`compare --leaderboard`: finished comparison folders -> one markdown
+table. Folders are written here by hand (no training); expected cells are
+worked out with NumPy and SciPy from the per-seed values."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from keras_boxloss.compare.leaderboard import (GARDEN_DEFAULT_WEIGHT,
+                                               dataset_name, leaderboard,
+                                               weight_text)
+from keras_boxloss.compare.summary import summarize
+
+AP50, IOU = "AP50", "mean_iou_every_prediction"
+# per loss, per seed: (mAP@.5, mean IoU)
+HUBER = {0: (0.50, 0.30), 1: (0.60, 0.32), 2: (0.70, 0.34)}
+GIOU = {0: (0.56, 0.31), 1: (0.64, 0.35), 2: (0.79, 0.33)}
+CIOU = {0: (0.40, 0.20), 1: (0.45, 0.21), 2: (0.47, 0.25)}
+
+
+def _records(name):
+    return {"train": f"/data/{name}/train-*-of-*.tfrecord",
+            "evaluation": f"/data/{name}/test-*-of-*.tfrecord",
+            "curve": f"/data/{name}/val-*-of-*.tfrecord",
+            "label_map": f"/data/{name}/label_map.pbtxt",
+            "description": f"records in /data/{name}"}
+
+
+def _config(tmp_path, text="detector: ssd\n", name="ssd.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def _folder(tmp_path, name, per_loss, config, data=None, steps=300,
+            overrides=(), sweep=None, evaluate_on=None):
+    """A comparison folder as `compare` leaves it: `summary.json` (from
+    `summarize`, as compare writes it) and `compare.json`."""
+    folder = tmp_path / name
+    folder.mkdir()
+    results = [{"loss": loss, "seed": seed, "steps": steps, AP50: ap,
+                IOU: iou}
+               for loss, by_seed in per_loss.items()
+               for seed, (ap, iou) in by_seed.items()]
+    # through JSON, as the leaderboard reads it (seeds become strings)
+    summary = json.loads(json.dumps(summarize(results, list(per_loss))))
+    summary.update(losses=list(per_loss), data=data or _records("bccd"),
+                   runs=[{k: r[k] for k in ("loss", "seed", "steps")}
+                         for r in results])
+    (folder / "summary.json").write_text(json.dumps(summary))
+    (folder / "compare.json").write_text(json.dumps({
+        "config": config, "data": data or _records("bccd"), "steps": None,
+        "overrides": list(overrides), "sweep": sweep,
+        "evaluate_on": evaluate_on}))
+    return str(folder)
+
+
+def _row(markdown, loss, dataset="bccd"):
+    rows = [line.strip("|").split(" | ") for line in markdown.splitlines()
+            if line.startswith(f"| {dataset} |")]
+    matches = [[cell.strip() for cell in row] for row in rows
+               if row[3].strip() == loss]
+    assert len(matches) == 1, markdown
+    return matches[0]
+
+
+def _mean_std(by_seed, index):
+    values = np.array([by_seed[s][index] for s in sorted(by_seed)])
+    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
+
+
+def _p(by_seed, baseline, index):
+    seeds = sorted(set(by_seed) & set(baseline))
+    return stats.ttest_rel([by_seed[s][index] for s in seeds],
+                           [baseline[s][index] for s in seeds]).pvalue
+
+
+def test_cells_are_mean_std_and_paired_p_against_huber_across_folders(
+        tmp_path):
+    # Item 2's shape: one folder per loss and weight, the same column.
+    config = _config(tmp_path)
+    folders = [
+        _folder(tmp_path, "huber-w1", {"huber": HUBER}, config),
+        _folder(tmp_path, "giou-w5", {"giou": GIOU, "ciou": CIOU}, config,
+                overrides=["loss.alpha=5"]),
+    ]
+
+    markdown = leaderboard(folders)
+
+    giou, ciou = _row(markdown, "giou"), _row(markdown, "ciou")
+    assert giou[:6] == ["bccd", "SSD", "300", "giou", "5", "3"]
+    assert giou[6] == _mean_std(GIOU, 0)
+    assert giou[7] == f"{_p(GIOU, HUBER, 0):.3f}"
+    assert giou[8] == _mean_std(GIOU, 1)
+    assert giou[9] == f"{_p(GIOU, HUBER, 1):.3f}"
+    assert ciou[7] == f"{_p(CIOU, HUBER, 0):.3f}"
+    huber = _row(markdown, "huber")
+    assert huber[4] == "config default (1)"  # LossConfig's alpha
+    assert huber[7] == huber[9] == "-"
+    # by mAP@.5, best first: giou 0.663, huber 0.600, ciou 0.440
+    order = [line.split(" | ")[3] for line in markdown.splitlines()
+             if line.startswith("| bccd |")]
+    assert order == ["giou", "huber", "ciou"]
+    assert "bccd, SSD, 300: huber-w1, giou-w5" in markdown
+    assert "Skipped: none." in markdown
+
+
+def test_fewer_than_three_common_seeds_cannot_decide(tmp_path):
+    config = _config(tmp_path)
+    two = {seed: GIOU[seed] for seed in (0, 1)}
+    markdown = leaderboard([_folder(tmp_path, "c",
+                                    {"huber": HUBER, "giou": two}, config)])
+    row = _row(markdown, "giou")
+    assert row[5] == "2"
+    assert row[7] == row[9] == "undecided (2 common seeds)"
+
+
+def test_columns_are_dataset_detector_and_steps(tmp_path):
+    ssd = _config(tmp_path)
+    garden = _config(tmp_path, "task:\n  model: {}\n", "garden.yaml")
+    folders = [
+        _folder(tmp_path, "a", {"huber": HUBER}, ssd),
+        _folder(tmp_path, "b", {"huber": HUBER}, ssd,
+                data=_records("raccoon")),
+        _folder(tmp_path, "c", {"huber": HUBER}, garden),
+        _folder(tmp_path, "d", {"huber": HUBER}, ssd, steps=800),
+    ]
+    markdown = leaderboard(folders)
+    columns = [tuple(line.split(" | ")[:3]) for line in markdown.splitlines()
+               if line.startswith("| ") and "huber" in line]
+    assert columns == [("| bccd", "Faster R-CNN", "300"),
+                       ("| bccd", "SSD", "300"), ("| bccd", "SSD", "800"),
+                       ("| raccoon", "SSD", "300")]
+
+
+def test_same_loss_and_column_in_two_folders_is_ambiguous(tmp_path):
+    config = _config(tmp_path)
+    first = _folder(tmp_path, "giou-w2", {"giou": GIOU}, config,
+                    overrides=["loss.alpha=2"])
+    second = _folder(tmp_path, "giou-w5", {"giou": GIOU}, config,
+                     overrides=["loss.alpha=5"])
+    with pytest.raises(ValueError, match="Expected one comparison per loss "
+                                         "and column") as error:
+        leaderboard([first, second])
+    assert first in str(error.value) and second in str(error.value)
+
+
+def test_sweeps_and_validation_comparisons_are_skipped_and_named(tmp_path):
+    config = _config(tmp_path)
+    sweep = {"keys": ["loss.alpha"], "values": ["1", "5"]}
+    folders = [
+        _folder(tmp_path, "kept", {"huber": HUBER}, config),
+        _folder(tmp_path, "sweep", {"giou-w1": GIOU}, config, sweep=sweep),
+        _folder(tmp_path, "on-val", {"ciou": CIOU}, config,
+                evaluate_on="validation"),
+    ]
+    markdown = leaderboard(folders)
+    assert "giou" not in markdown.split("Sources")[0]
+    assert "ciou" not in markdown.split("Sources")[0]
+    assert ("Skipped (settings chosen on validation, not results): sweep "
+            "(a sweep of loss.alpha), on-val (evaluated on the validation "
+            "split).") in markdown
+
+
+@pytest.mark.parametrize("missing", ["summary.json", "compare.json"])
+def test_folder_without_its_files_is_an_error_naming_them(tmp_path,
+                                                          missing):
+    folder = _folder(tmp_path, "c", {"huber": HUBER}, _config(tmp_path))
+    (tmp_path / "c" / missing).unlink()
+    with pytest.raises(FileNotFoundError,
+                       match=f"Received: {folder} without {missing}"):
+        leaderboard([folder])
+
+
+@pytest.mark.parametrize("detector,overrides,yaml_values,expected", [
+    ("faster_rcnn", ["task.losses.rpn_box_weight=5",
+                     "task.losses.frcnn_box_weight=5"], {}, "rpn 5, frcnn 5"),
+    # one --params_override string holding both (Model Garden's form)
+    ("faster_rcnn", ["task.losses.rpn_box_weight=2,"
+                     "task.losses.frcnn_box_weight=10"], {}, "rpn 2, frcnn 10"),
+    ("faster_rcnn", ["task.losses.rpn_box_weight=2"],
+     {"task": {"losses": {"frcnn_box_weight": 3}}},
+     "rpn 2, frcnn 3 (config default)"),
+    ("faster_rcnn", ["trainer.train_steps=5"], {},
+     "config default (rpn 1, frcnn 1)"),
+    ("ssd", [], {"loss": {"alpha": 2.5}}, "config default (2.5)"),
+    ("ssd", ["loss.alpha=1", "loss.alpha=4"], {}, "4"),  # the last wins
+    ("yolo_v1", [], {}, "config default (5)"),  # LossConfig.lambda_coord
+    ("yolo_v1", ["loss.lambda_coord=10"], {}, "10"),
+])
+def test_weight_from_overrides_else_config(detector, overrides, yaml_values,
+                                           expected):
+    assert weight_text(detector, overrides, yaml_values) == expected
+
+
+def test_garden_default_weight_is_model_gardens():
+    maskrcnn = pytest.importorskip("official.vision.configs.maskrcnn")
+    losses = maskrcnn.Losses()
+    assert losses.rpn_box_weight == losses.frcnn_box_weight \
+        == GARDEN_DEFAULT_WEIGHT
+
+
+def test_dataset_names():
+    assert dataset_name({"description": "the generated shapes dataset",
+                         "train": "/c/generated-v1/train-*"}) \
+        == "generated shapes"
+    assert dataset_name(_records("raccoon")) == "raccoon"
+    assert dataset_name({
+        "description": "voc annotations data/pets/annotations converted to "
+                       "runs/c/data (80/20 split, seed 0)",
+        "train": "runs/c/data/train-*-of-*.tfrecord"}) == "annotations"
+
+
+def test_cli_prints_the_leaderboard_and_refuses_training_options(
+        tmp_path, capsys):
+    from keras_boxloss.cli.main import main
+
+    folder = _folder(tmp_path, "c", {"huber": HUBER, "giou": GIOU},
+                     _config(tmp_path))
+    assert main(["compare", "--leaderboard", folder]) == 0
+    out = capsys.readouterr().out
+    assert out == leaderboard([folder])
+    assert "| bccd | SSD | 300 | giou | config default (1) | 3 |" in out
+
+    assert main(["compare", "--leaderboard", folder, "--output-dir",
+                 str(tmp_path / "o")]) == 2
+    assert "--leaderboard trains nothing" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    assert main(["compare", "--leaderboard", str(tmp_path / "nope")]) == 2
+    assert "without summary.json" in capsys.readouterr().err
