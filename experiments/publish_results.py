@@ -4,7 +4,10 @@ markdown tables, summary.json and the two plots as small palette PNGs.
     python experiments/publish_results.py runs/compare-ssd-raccoon ...
 
 Each `runs/compare-<name>` lands in `docs/results/<name>/`. Only the small
-outputs travel: checkpoints and predictions stay in runs/ (gitignored).
+outputs travel (tables, `summary.json`, `compare.json`, plots): checkpoints
+and predictions stay in runs/ (gitignored). Publish from the directory
+`compare` ran in (the repository root): `compare.json`'s config path is
+relative to it.
 
     python experiments/publish_results.py --summary
 
@@ -74,6 +77,15 @@ def publish(compare_dir):
     os.makedirs(target, exist_ok=True)
     for file in ("results.md", "summary.json"):
         shutil.copy(os.path.join(compare_dir, file), target)
+    # what was compared (config, data, steps, overrides): the leaderboard
+    # (`keras-boxloss compare --leaderboard docs/results/*/`) reads it
+    invocation = os.path.join(compare_dir, "compare.json")
+    if os.path.isfile(invocation):
+        shutil.copy(invocation, target)
+    else:
+        print(f"{compare_dir} has no compare.json (made before compare "
+              f"wrote one): write {target}/compare.json by hand for the "
+              f"leaderboard", file=sys.stderr)
     for plot in ("metrics.png", "curves.png"):
         # 64 colours keep the plots legible at a quarter of the bytes.
         image = Image.open(os.path.join(compare_dir, plot)).convert("RGB")

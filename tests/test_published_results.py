@@ -102,3 +102,54 @@ def test_publish_copies_tables_and_quantises_plots(tmp_path, monkeypatch):
         image = Image.open(os.path.join(target, plot))
         assert image.mode == "P" and image.size == (256, 256)
         assert len(image.getcolors()) <= 64
+
+
+def test_publish_copies_compare_json(tmp_path, monkeypatch):
+    publisher = _load_publisher()
+    compare = tmp_path / "compare-toy"
+    compare.mkdir()
+    (compare / "results.md").write_text("| loss |\n")
+    (compare / "summary.json").write_text('{"seeds": [0]}')
+    (compare / "compare.json").write_text('{"steps": 7}')
+    for plot in ("metrics.png", "curves.png"):
+        Image.new("RGB", (8, 8)).save(compare / plot)
+    monkeypatch.setattr(publisher, "DOCS", str(tmp_path / "docs"))
+
+    target = publisher.publish(str(compare))
+
+    with open(os.path.join(target, "compare.json")) as f:
+        assert json.load(f) == {"steps": 7}
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_published_compare_json_is_the_comparisons_invocation(name):
+    # written by hand for the folders published before publish copied it:
+    # the same data as summary.json, a config in the repository, no sweep
+    with open(os.path.join(RESULTS, name, "compare.json")) as f:
+        invocation = json.load(f)
+    with open(os.path.join(RESULTS, name, "summary.json")) as f:
+        summary = json.load(f)
+    assert set(invocation) == {"config", "data", "steps", "overrides",
+                               "sweep", "evaluate_on"}
+    assert invocation["data"] == summary["data"]
+    assert os.path.isfile(os.path.join(ROOT, invocation["config"]))
+    assert invocation["sweep"] is None and invocation["evaluate_on"] is None
+    steps = {run["steps"] for run in summary["runs"]}
+    assert invocation["steps"] in (None, *steps) and len(steps) == 1
+
+
+LEADERBOARD = os.path.join(RESULTS, "leaderboard.md")
+LEADERBOARD_COMMAND = "keras-boxloss compare --leaderboard docs/results/*/"
+
+
+def test_leaderboard_is_generated_from_the_published_results(monkeypatch):
+    from keras_boxloss.compare.leaderboard import leaderboard
+
+    monkeypatch.chdir(ROOT)  # compare.json's config paths: from the root
+    with open(LEADERBOARD) as f:
+        page = f.read()
+    assert LEADERBOARD_COMMAND in page
+    table = leaderboard([os.path.join("docs", "results", name)
+                         for name in PUBLISHED])
+    assert table in page, (
+        f"{LEADERBOARD} differs from `{LEADERBOARD_COMMAND}`:\n" + table)

@@ -245,13 +245,19 @@ def leaderboard(folders) -> str:
                          _versus_baseline(entry[key], baseline and
                                           baseline[key]))
         lines.append("| " + " | ".join(cells) + " |")
+    weights = "; ".join(
+        f"{DETECTORS[detector]} " + " and ".join(
+            f"`{key}`" for key, _ in keys)
+        for detector, keys in WEIGHT_KEYS.items())
     lines += ["", f"Mean ± std over seeds; p: the paired t-test against "
                   f"{BASELINE} in the same column on their common seeds "
-                  f"(two-sided; no verdict below {MIN_SEEDS} seeds)."]
-    lines += ["", "Sources: " + "; ".join(
-        f"{', '.join(map(str, column))}: {', '.join(names)}"
-        for column, names in sorted(sources.items(), key=lambda item: (
-            item[0][0], item[0][1], str(item[0][2]).zfill(12)))) + "."]
+                  f"(two-sided; no verdict below {MIN_SEEDS} seeds). "
+                  f"Weight: the box-loss weight ({weights})."]
+    lines += ["", "Sources (comparison folders, with their other "
+                  "overrides):", ""]
+    lines += [f"- {', '.join(map(str, column))}: {', '.join(names)}"
+              for column, names in sorted(sources.items(), key=lambda item: (
+                  item[0][0], item[0][1], str(item[0][2]).zfill(12)))]
     lines += ["", "Skipped (settings chosen on validation, not results): " +
               ", ".join(skipped) + "." if skipped else
               "Skipped: none."]
