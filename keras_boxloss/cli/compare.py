@@ -7,7 +7,8 @@ Without arguments: the bundled SSD on the generated shapes dataset, four
 losses, two seeds (about 12 minutes on 2 CPU cores); two seeds give no
 verdict on seed noise (a paired t-test with one degree of freedom): pass
 `--seeds 3` or more for one. Re-running a command resumes the runs it had
-not finished.
+not finished. `--leaderboard DIR ...` trains nothing: it prints finished
+comparisons as one table (`keras_boxloss.compare.leaderboard`).
 """
 
 import argparse
