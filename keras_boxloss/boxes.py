@@ -244,6 +244,21 @@ def _per_box_autodiff(formula, y_true, y_pred, **settings):
     return _per_box(formula(_columns(y_true), _columns(y_pred), **settings))
 
 
+def _per_box_transposed(formula, y_true, y_pred, **settings):
+    """`formula` per box with the backend's autodiff, under XLA on the
+    coordinates moved to the first axis (`(4, ...)`, each side a contiguous
+    row): the gradient's concatenate then joins 4 rows, each written by a
+    vectorised loop of its own, where on `(..., 1)` columns it interleaves
+    them and XLA's CPU code is scalar once the formula is long (see `dual`).
+    Two more passes over the boxes (the transposes); measured for SIoU at
+    1e6 boxes: 21x the floor -> 10x. Elsewhere (op by op) the columns."""
+    if not dm.compiled_by_xla():
+        return _per_box_autodiff(formula, y_true, y_pred, **settings)
+    rows_true = tuple(ops.split(ops.moveaxis(y_true, -1, 0), 4, axis=0))
+    rows_pred = tuple(ops.split(ops.moveaxis(y_pred, -1, 0), 4, axis=0))
+    return ops.squeeze(formula(rows_true, rows_pred, **settings), 0)
+
+
 def box_iou(y_true: Tensor, y_pred: Tensor,
             eps: float = 1e-7) -> Tensor:
     """IoU = |A n B| / (|A u B| + eps), element-wise; in [0, 1]."""
@@ -509,8 +524,8 @@ def scylla_box_iou(y_true: Tensor, y_pred: Tensor, theta: float = 4.0,
     """SIoU = IoU - (Delta + Omega) / 2 (Gevorgyan, 2022): the distance cost
     Delta, shaped by the angle cost, and the shape cost Omega with exponent
     `theta`; see `_siou_costs`."""
-    return _per_box_autodiff(_scylla_box_iou, y_true, y_pred,
-                             theta=theta, eps=eps)
+    return _per_box_transposed(_scylla_box_iou, y_true, y_pred,
+                               theta=theta, eps=eps)
 
 
 def _scylla_box_iou(t, p, theta, eps):

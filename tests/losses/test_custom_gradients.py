@@ -163,3 +163,22 @@ def test_broadcast_inputs_keep_autodiff_shapes():
     _, expected = value_and_grads(
         _autodiff(boxes._generalized_box_iou, {}), t, p)
     np.testing.assert_allclose(grad_t, expected[0], **_tolerance())
+
+
+@pytest.mark.parametrize("shapes", [((64, 4), (64, 4)), ((1, 4), (2, 4)),
+                                    ((3, 1, 4), (1, 5, 4))])
+def test_transposed_autodiff_equals_columns_under_xla(shapes):
+    """SIoU differentiates on `(4, ...)` rows under XLA: the same value and
+    gradient as on columns, broadcasting included."""
+    rng = np.random.default_rng(4)
+    t, p = _random_pairs(5, n=int(np.prod(shapes[0][:-1])))
+    t = t.reshape(shapes[0])
+    p = (rng.uniform(0, 10, shapes[1][:-1] + (2,)).repeat(2, -1)
+         + np.array([0., 0., 2., 3.]))
+    value, grads = compiled_value_and_grads(boxes.scylla_box_iou, t, p)
+    expected_value, expected = value_and_grads(
+        _autodiff(boxes._scylla_box_iou, {"theta": 4.0}), t, p)
+    np.testing.assert_allclose(value, expected_value, **_tolerance())
+    for grad, want in zip(grads, expected):
+        assert grad.shape == want.shape
+        np.testing.assert_allclose(grad, want, **_tolerance())
