@@ -51,3 +51,22 @@ def test_tiny_run_writes_a_row_per_loss_and_mode(bench, tmp_path):
                     ("IoU", "keras_boxloss"), ("IoU", "plain keras.ops"),
                     ("GIoU", "keras_boxloss"), ("GIoU", "plain keras.ops")}
     assert "| 2e+01 | GIoU |" in result["table"]
+
+
+def test_before_after_runs_both_trees(tmp_path):
+    """benchmarks/loss_before_after.py, with this tree on both sides, in a
+    process of its own (it re-imports the package)."""
+    import re
+    import subprocess
+    import sys
+
+    root = _PATH.parents[1]
+    result = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "loss_before_after.py"),
+         str(root), "CIoU", "SIoU", "--size", "64", "--rounds", "1"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [line for line in result.stdout.splitlines() if "floor" in line]
+    assert [line.split(":")[0] for line in lines] == ["CIoU", "SIoU"]
+    assert re.search(r"before [\d.]+x, after [\d.]+x the floor, plain / "
+                     r"after [\d.]+", lines[0])
