@@ -69,6 +69,8 @@ def test_xla_train_step_loss_equals_eager(generated):
     assert compiled == pytest.approx(eager, rel=1e-5)
 
 
+@pytest.mark.slow  # 150 s; YOLOv1 trains, exports and serves in the default
+# run through tests/training (mixed precision, the OD API export) and compare
 def test_short_training_reaches_ap50_and_exports(generated, tmp_path):
     # Stated target: COCO AP50 > 0.05 on the generated val split after 300
     # steps (an untrained model scores about 0; the full config reaches
