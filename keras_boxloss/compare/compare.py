@@ -30,7 +30,7 @@ def _check_invocation(out_dir, invocation):
     if os.path.exists(path):
         previous = read_json(path)
         changed = sorted(k for k in invocation
-                         if previous.get(k) != invocation[k])
+                         if not _same(k, previous.get(k), invocation[k]))
         if changed:
             raise ValueError(
                 f"Expected the same {', '.join(changed)} as the comparison "
@@ -39,6 +39,15 @@ def _check_invocation(out_dir, invocation):
                     f"{k}={invocation[k]!r} (was {previous.get(k)!r})"
                     for k in changed))
     write_json(invocation, path)
+
+
+def _same(key, previous, current):
+    """Whether a recorded invocation value equals the current one. The
+    config compares as the file it names: comparisons recorded before
+    `_portable_path` hold its absolute path, and still resume."""
+    if key == "config" and isinstance(previous, str) and previous:
+        return os.path.realpath(previous) == os.path.realpath(current)
+    return previous == current
 
 
 def _portable_path(path):

@@ -148,3 +148,18 @@ def test_the_config_is_recorded_relative_to_the_working_directory(
         str(tmp_path / "work" / "configs" / "a.yaml")) == os.path.join(
         "configs", "a.yaml")
     assert compare_lib._portable_path("../b.yaml") == str(tmp_path / "b.yaml")
+
+
+def test_a_comparison_recorded_with_an_absolute_config_still_resumes(
+        tmp_path, monkeypatch):
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path)
+    old = {"config": str(tmp_path / "configs" / "a.yaml"),
+           "data": {"train": "t"}, "steps": 2, "overrides": []}
+    (tmp_path / "out" / "compare.json").write_text(json.dumps(old))
+    current = {**old, "config": compare_lib._portable_path("configs/a.yaml")}
+    compare_lib._check_invocation(str(tmp_path / "out"), current)
+    with pytest.raises(ValueError, match="Expected the same config"):
+        compare_lib._check_invocation(str(tmp_path / "out"),
+                                      {**old, "config": "configs/b.yaml"})
