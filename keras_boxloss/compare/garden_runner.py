@@ -271,6 +271,7 @@ def train_and_evaluate(config_path, run, splits, run_dir, overrides="",
     done = rewind_to_chunk_start(run_dir, [0] + ends)
     if on_steps and done:
         on_steps(min(done, total))
+    last = None  # (metrics, predictions) of the curve point at `total`
     for chunk, end in enumerate(ends):
         if end <= done and any(p["step"] == end for p in points):
             continue
@@ -282,7 +283,10 @@ def train_and_evaluate(config_path, run, splits, run_dir, overrides="",
         if on_steps and end > done:
             on_steps(end - done)
         done = end
-        metrics, _ = evaluate(params, run_dir, splits.curve, label_map)
+        metrics, predictions = evaluate(params, run_dir, splits.curve,
+                                        label_map)
+        if end == total:
+            last = metrics, predictions
         logs = train_summaries(run_dir)
         point = curve_point(
             end, metrics, loss=_last(logs.get("total_loss"), end),
@@ -291,10 +295,15 @@ def train_and_evaluate(config_path, run, splits, run_dir, overrides="",
             train_seconds=seconds)
         points = with_point(points, point)
         write_json(points, curves_path)
-    evaluation = dataclasses.replace(splits, curve=splits.evaluation)
-    params = run_params(config_path, run, evaluation, overrides, total)
-    metrics, predictions = evaluate(params, run_dir, splits.evaluation,
-                                    label_map)
+    if last is not None and splits.curve == splits.evaluation:
+        # The last curve point evaluated this checkpoint on these records
+        # (`--evaluate-on validation`): not twice.
+        metrics, predictions = last
+    else:
+        evaluation = dataclasses.replace(splits, curve=splits.evaluation)
+        params = run_params(config_path, run, evaluation, overrides, total)
+        metrics, predictions = evaluate(params, run_dir, splits.evaluation,
+                                        label_map)
     save_predictions(predictions, os.path.join(run_dir, "predictions.json"))
     if run.value is not None:
         metrics.update(value=run.value, keys=list(run.keys))

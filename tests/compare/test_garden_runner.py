@@ -85,6 +85,39 @@ def test_trains_in_chunks_records_curves_and_evaluates(splits, tmp_path):
     assert steps == [2]  # the progress bar catches up, no training
 
 
+@pytest.mark.parametrize("evaluation, evaluations", [
+    ("val-*", [("val-*", 1), ("val-*", 2)]),  # the last point is reused
+    ("test-*", [("val-*", 1), ("val-*", 2), ("test-*", 2)])])
+def test_the_last_curve_point_is_not_evaluated_twice(
+        monkeypatch, tmp_path, evaluation, evaluations):
+    """The loop without Model Garden: with `--evaluate-on validation` the
+    curve's last point already evaluated the final checkpoint on the same
+    records; a held-out split of its own is evaluated apart."""
+    from types import SimpleNamespace
+
+    from keras_boxloss.compare.data import DataSplits
+
+    calls = []
+    monkeypatch.setattr(garden_runner, "run_params",
+                        lambda *a, **k: SimpleNamespace(step=a[4]))
+    monkeypatch.setattr(garden_runner, "train_chunk", lambda *a: None)
+    monkeypatch.setattr(garden_runner, "train_summaries", lambda d: {})
+
+    def evaluate(params, model_dir, pattern, label_map):
+        calls.append((pattern, params.step))
+        return ({"AP": 0.3, "AP50": 0.5, "mean_iou_every_prediction": 0.4,
+                 "step": params.step},
+                [{"source_id": "x", "boxes": [], "scores": [], "classes": []}])
+
+    monkeypatch.setattr(garden_runner, "evaluate", evaluate)
+    splits = DataSplits("train-*", evaluation, "val-*", None, "x")
+    metrics = garden_runner.train_and_evaluate(
+        SMALL, Run("giou", 0), splits, str(tmp_path), steps=2,
+        curve_every=1)
+    assert calls == evaluations
+    assert metrics["step"] == 2 and metrics["steps"] == 2
+
+
 def test_same_seed_same_initial_weights_across_losses(splits, tmp_path):
     import numpy as np
 
