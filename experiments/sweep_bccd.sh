@@ -14,16 +14,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=runs/sweep-bccd
 KEPT=experiments/sweep-bccd
-save() {  # finished runs (metrics.json is written last), no checkpoints
+save() {  # finished runs (metrics.json is written last): their JSON files
+  # and the comparison's outputs, no checkpoints (a checkpoint index
+  # without its data would be read as a checkpoint)
   for cmp in "$OUT"/*/; do
     [ -f "$cmp/compare.json" ] || continue
     kept="$KEPT/$(basename "$cmp")"
     mkdir -p "$kept"
-    find "$cmp" -maxdepth 1 -type f -size -2M -exec cp {} "$kept/" \;
+    find "$cmp" -maxdepth 1 -type f -size -2M \
+      \( -name '*.json' -o -name '*.md' -o -name '*.png' \) \
+      -exec cp {} "$kept/" \;
     for run in "$cmp"runs/*/; do
       [ -f "$run/metrics.json" ] || continue
       mkdir -p "$kept/runs/$(basename "$run")"
-      find "$run" -maxdepth 1 -type f -size -2M \
+      find "$run" -maxdepth 1 -type f -size -2M -name '*.json' \
         -exec cp {} "$kept/runs/$(basename "$run")/" \;
     done
   done
