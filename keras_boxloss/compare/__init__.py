@@ -15,4 +15,5 @@ then the paper's Tables 2 and 3 as mean +- std over seeds.
 - `summary`: aggregation, winners and seed noise, JSON and markdown.
 - `plots`: metric bars and training curves as PNG.
 - `compare`: the loop with its progress bar and resume.
+- `leaderboard`: finished comparisons as one table (`--leaderboard`).
 """
