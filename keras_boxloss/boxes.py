@@ -194,12 +194,16 @@ def _centre_distance_ratio(t, p, eps):
 def _aspect_ratio_term(t, p, eps):
     # atan(a) - atan(b) = atan((a - b) / (1 + a b)) for a, b >= 0, with
     # a = w_t / (h_t + eps), b = w_p / (h_p + eps) multiplied out: the same
-    # value as the two angles' difference with one arctan instead of two,
-    # and no division by a near-zero height (the denominator is at least
-    # eps^2).
+    # value as the two angles' difference with one arctan instead of two.
+    # The denominator is at least eps^2, unless that underflows (float16,
+    # or a tiny eps): then both boxes are points and the angle is 0, as
+    # the two ratios' 0 / eps was. The division's input is selected.
     w_t, h_t = dm.relu(t[2] - t[0]), dm.relu(t[3] - t[1]) + eps
     w_p, h_p = dm.relu(p[2] - p[0]), dm.relu(p[3] - p[1]) + eps
-    angle = dm.arctan((w_t * h_p - w_p * h_t) / (h_t * h_p + w_t * w_p))
+    denominator = h_t * h_p + w_t * w_p
+    positive = ops.greater(dm.value(denominator), 0.0)
+    ratio = (w_t * h_p - w_p * h_t) / dm.where(positive, denominator, 1.0)
+    angle = dm.arctan(dm.where(positive, ratio, 0.0))
     return (4.0 / math.pi**2) * dm.square(angle)
 
 

@@ -182,3 +182,45 @@ def test_transposed_autodiff_equals_columns_under_xla(shapes):
     for grad, want in zip(grads, expected):
         assert grad.shape == want.shape
         np.testing.assert_allclose(grad, want, **_tolerance())
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_complete_box_iou_compiled_in_half_precision(dtype):
+    """The helpers take half precision as given (the Loss classes cast to
+    float32 first, and only they promise finite gradients on degenerate
+    boxes): compiled, CIoU's arctan stays in the input's dtype, and two
+    point boxes, whose eps^2 underflows there, give 0, not 0 / 0."""
+    t = np.array([[0., 0., 2., 3.], [5., 5., 5., 5.]], "float32")
+    p = np.array([[.5, 0., 2., 2.], [5., 5., 5., 5.]], "float32")
+
+    def in_half_precision(a, b):  # float32 outside, for NumPy
+        half = [keras.ops.cast(x, dtype) for x in (a, b)]
+        return keras.ops.cast(boxes.complete_box_iou(*half), "float32")
+
+    value, grads = compiled_value_and_grads(in_half_precision, t, p)
+    expected, expected_grads = value_and_grads(
+        boxes.complete_box_iou, np.array([[0., 0., 2., 3.]]),
+        np.array([[.5, 0., 2., 2.]]))
+    # the point pair adds 0 (IoU 0, no distance, no aspect term)
+    np.testing.assert_allclose(float(value), float(expected), rtol=1e-2)
+    np.testing.assert_allclose(grads[1][0], expected_grads[1][0],
+                               rtol=2e-2, atol=1e-3)
+
+
+def test_point_boxes_with_a_tiny_eps_have_no_aspect_term():
+    point = np.array([[5., 5., 5., 5.]], "float32")
+    value, grads = compiled_value_and_grads(
+        lambda a, b: boxes.complete_box_iou(a, b, eps=1e-23), point, point)
+    assert float(value) == 0.0
+    assert all(np.isfinite(g).all() for g in grads)
+    term = keras.ops.convert_to_numpy(boxes.aspect_ratio_term(
+        point, point, eps=1e-23))
+    np.testing.assert_array_equal(term, [0.0])
+
+
+def test_power_takes_a_tensor_exponent():
+    x = keras.ops.convert_to_tensor(np.array([0.5, 2.0], "float32"))
+    exponent = keras.ops.convert_to_tensor(np.float32(2.5))
+    result = dual.power(dual.Dual(x, 1.0), exponent)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(result.value),
+                               np.array([0.5, 2.0])**2.5, rtol=1e-6)
