@@ -153,7 +153,8 @@ def _skip_reason(invocation, summary):
 def _config_values(folder, config):
     if not os.path.isfile(config):
         raise FileNotFoundError(
-            f"Expected the config named in {folder}/compare.json (a path "
+            f"Expected the config named in "
+            f"{os.path.join(folder, 'compare.json')} (a path "
             f"relative to the directory `compare` ran in: run the "
             f"leaderboard from there). Received: config={config!r}, not a "
             f"file from {os.getcwd()}")
@@ -193,8 +194,9 @@ def leaderboard(folders) -> str:
             `compare.json`, or whose config is not found.
         ValueError: two folders with the same loss in the same column.
     """
-    entries, sources, skipped = {}, {}, []
-    for folder in folders:
+    entries, sources, settings, skipped = {}, {}, {}, []
+    # `x` and `x/` are one folder
+    for folder in dict.fromkeys(os.path.normpath(f) for f in folders):
         summary, invocation = _read_folder(folder)
         name = os.path.basename(os.path.normpath(folder))
         reason = _skip_reason(invocation, summary)
@@ -207,10 +209,21 @@ def leaderboard(folders) -> str:
                   _steps(invocation, summary))
         weight = weight_text(detector, invocation.get("overrides") or [],
                              values)
-        # the column's other settings (a schedule, epochs), for the reader
-        others = [o for o in invocation.get("overrides") or []
-                  if not set(_override_values([o])) & {
-                      key for key, _ in WEIGHT_KEYS[detector]}]
+        # the column's other settings (a schedule, epochs): one column
+        # compares losses under one setting, so they must agree in it
+        weight_keys = {key for key, _ in WEIGHT_KEYS[detector]}
+        others = [f"{key}={value}" for key, value in _override_values(
+            invocation.get("overrides") or []).items()
+                  if key not in weight_keys]
+        setting = (os.path.normpath(invocation["config"]), others)
+        first = settings.setdefault(column, (folder, setting))
+        if first[1] != setting:
+            raise ValueError(
+                f"Expected the comparisons of one column (dataset, detector, "
+                f"steps) to share their config and non-weight overrides, "
+                f"or their losses are not compared under one setting. "
+                f"Received: {first[0]} with {first[1][0]} {first[1][1]} and "
+                f"{folder} with {setting[0]} {setting[1]}")
         sources.setdefault(column, []).append(
             name + "".join(f" (`{o}`)" for o in others))
         for loss in summary["losses"]:

@@ -147,6 +147,30 @@ def test_same_loss_and_column_in_two_folders_is_ambiguous(tmp_path):
     assert first in str(error.value) and second in str(error.value)
 
 
+def test_one_column_is_one_setting(tmp_path):
+    """Folders of one column (dataset, detector, steps) that differ in
+    config or in a non-weight override are not paired; the same folder
+    given twice (`x`, `x/`) counts once."""
+    config = _config(tmp_path)
+    other = _config(tmp_path, "detector: ssd\n", "other.yaml")
+    huber = _folder(tmp_path, "huber", {"huber": HUBER}, config,
+                    overrides=["optimizer.learning_rate=0.1"])
+    giou = _folder(tmp_path, "giou", {"giou": GIOU}, config,
+                   overrides=["loss.alpha=5", "optimizer.learning_rate=0.1"])
+    markdown = leaderboard([huber, huber + "/", giou])
+    assert _row(markdown, "giou")[4] == "5"
+    lr = _folder(tmp_path, "giou-lr", {"giou": GIOU}, config,
+                 overrides=["loss.alpha=5", "optimizer.learning_rate=0.2"])
+    with pytest.raises(ValueError, match="share their config and non-weight"
+                                         " overrides") as error:
+        leaderboard([huber, lr])
+    assert "learning_rate=0.2" in str(error.value)
+    elsewhere = _folder(tmp_path, "giou-other", {"giou": GIOU}, other,
+                        overrides=["optimizer.learning_rate=0.1"])
+    with pytest.raises(ValueError, match="other.yaml"):
+        leaderboard([huber, elsewhere])
+
+
 def test_sweeps_and_validation_comparisons_are_skipped_and_named(tmp_path):
     config = _config(tmp_path)
     sweep = {"keys": ["loss.alpha"], "values": ["1", "5"]}
