@@ -148,9 +148,15 @@ def _print_leaderboard(args):
 
     # options that would name or shape a comparison to train: refused
     # rather than ignored
-    given = [flag for flag, value in (("--sweep", args.sweep),
-                                      ("--output-dir", args.output_dir))
-             if value]
+    given = [flag for flag, value in (
+        ("--sweep", args.sweep), ("--output-dir", args.output_dir),
+        ("--config", args.config), ("--data", args.data),
+        ("--images", args.images), ("--eval-data", args.eval_data),
+        ("--steps", args.steps), ("--curve-every", args.curve_every),
+        ("--set", args.overrides), ("--cache-dir", args.cache_dir),
+        ("--losses", args.losses != DEFAULT_LOSSES),
+        ("--seeds", args.seeds != "2"),
+        ("--evaluate-on", args.evaluate_on != "test")) if value]
     if given:
         raise CommandError(f"--leaderboard trains nothing: it reads "
                            f"finished comparisons; drop {', '.join(given)}")

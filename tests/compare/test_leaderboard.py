@@ -252,5 +252,8 @@ def test_cli_prints_the_leaderboard_and_refuses_training_options(
                  str(tmp_path / "o")]) == 2
     assert "--leaderboard trains nothing" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+    assert main(["compare", "--leaderboard", folder, "--losses", "giou",
+                 "--seeds", "5", "--set", "loss.alpha=9"]) == 2
+    assert "drop --set, --losses, --seeds" in capsys.readouterr().err
     assert main(["compare", "--leaderboard", str(tmp_path / "nope")]) == 2
     assert "without summary.json" in capsys.readouterr().err
