@@ -80,12 +80,18 @@ def test_published_folder_is_small_and_complete(name):
         assert Image.open(path).mode == "P"
 
 
-def test_publish_copies_tables_and_quantises_plots(tmp_path, monkeypatch):
-    publisher = _load_publisher()
+def _toy_comparison(tmp_path):
+    """A finished comparison's small outputs, as publish reads them."""
     compare = tmp_path / "compare-toy"
     compare.mkdir()
     (compare / "results.md").write_text("| loss |\n")
     (compare / "summary.json").write_text('{"seeds": [0]}')
+    return compare
+
+
+def test_publish_copies_tables_and_quantises_plots(tmp_path, monkeypatch):
+    publisher = _load_publisher()
+    compare = _toy_comparison(tmp_path)
     # A gradient has 256 x 256 colours: quantising must bring it to <= 64.
     ramp = np.linspace(0, 255, 256, dtype=np.uint8)
     rgb = np.stack([*np.meshgrid(ramp, ramp), np.zeros((256, 256), np.uint8)],
@@ -106,10 +112,7 @@ def test_publish_copies_tables_and_quantises_plots(tmp_path, monkeypatch):
 
 def test_publish_copies_compare_json(tmp_path, monkeypatch):
     publisher = _load_publisher()
-    compare = tmp_path / "compare-toy"
-    compare.mkdir()
-    (compare / "results.md").write_text("| loss |\n")
-    (compare / "summary.json").write_text('{"seeds": [0]}')
+    compare = _toy_comparison(tmp_path)
     (compare / "compare.json").write_text('{"steps": 7}')
     for plot in ("metrics.png", "curves.png"):
         Image.new("RGB", (8, 8)).save(compare / plot)
