@@ -322,7 +322,8 @@ def lane_gradient(formula, y_true, y_pred, forward=False):
     forward pass, with the value, and keeps the `(..., 4)` derivative for
     the backward pass. That is one pass instead of a value pass, a taped
     record and a lane pass, for formulas whose divisions XLA would otherwise
-    keep as `(..., 4)` arrays of their own (CIoU: 14x the floor -> 6x);
+    keep as `(..., 4)` arrays of their own (CIoU, with its one-arctan
+    form: about 10x the floor -> 7x at 1e6 boxes);
     others measured slower with it (GIoU, EIoU, Shape-IoU).
     """
     if (tuple(y_true.shape) != tuple(y_pred.shape)
