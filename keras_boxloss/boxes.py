@@ -18,8 +18,10 @@ Gradients: the private formulas work on `(..., 1)` columns through
 `keras_boxloss.dual` (`dm`), so the same code gives values and, in forward
 mode, derivatives. GIoU, DIoU, EIoU, Shape-IoU and CIoU differentiate that
 way (`_per_box_differentiated`): one vectorised XLA kernel for the backward
-pass instead of a scalar one (see `dual`). The others keep the backend's
-autodiff (`_per_box_autodiff`), which measured as fast or faster for them.
+pass instead of a scalar one (see `dual`). SIoU keeps autodiff on the
+coordinates as rows under XLA (`_per_box_transposed`). The others keep the
+backend's autodiff on columns (`_per_box_autodiff`), which measured as fast
+or faster for them.
 """
 
 import functools
@@ -241,10 +243,10 @@ def _per_box_autodiff(formula, y_true, y_pred, **settings):
     """`formula` per box with the backend's own gradient: for the formulas
     whose lane gradient measured no faster under XLA (1e6 boxes, see
     docs/benchmarks.md). IoU's and MPDIoU's autodiff is already one
-    vectorised kernel; Inner-IoU and NWD gained nothing; in SIoU and
-    Alpha-IoU XLA still gives divisions and transcendental functions used
-    twice per lane kernels of their own, at the lanes' shape, which made
-    them slower."""
+    vectorised kernel; Inner-IoU and NWD gained nothing; in Alpha-IoU (and
+    SIoU, see `_per_box_transposed`) XLA still gives divisions and
+    transcendental functions used twice per lane kernels of their own, at
+    the lanes' shape, which made them slower."""
     return _per_box(formula(_columns(y_true), _columns(y_pred), **settings))
 
 
@@ -255,7 +257,8 @@ def _per_box_transposed(formula, y_true, y_pred, **settings):
     vectorised loop of its own, where on `(..., 1)` columns it interleaves
     them and XLA's CPU code is scalar once the formula is long (see `dual`).
     Two more passes over the boxes (the transposes); measured for SIoU at
-    1e6 boxes: 21x the floor -> 10x. Elsewhere (op by op) the columns."""
+    1e6 boxes: 17-21x the floor -> 8.5-8.8x. Elsewhere (op by op) the
+    columns."""
     if not dm.compiled_by_xla():
         return _per_box_autodiff(formula, y_true, y_pred, **settings)
     rows_true = tuple(ops.split(ops.moveaxis(y_true, -1, 0), 4, axis=0))
