@@ -6,8 +6,10 @@ from hypothesis import given
 
 from keras_boxloss import BalancedL1, HuberBox
 from keras_boxloss.losses import balanced_l1, huber_box
+from keras_boxloss.losses.balanced_l1_loss import _log1p
 from tests.losses import reference
-from tests.losses.backend_utils import to_numpy, value_and_grads
+from tests.losses.backend_utils import (compiled_value_and_grads, to_numpy,
+                                        value_and_grads)
 from tests.losses.test_properties import SETTINGS, any_side, box_pairs
 
 B = math.e**3 - 1  # exp(gamma / alpha) - 1 at the defaults: 19.0855
@@ -79,6 +81,62 @@ def test_matches_float64_reference_and_its_gradient(kwargs):
     numeric = reference.numeric_grad(lambda a: sum(
         reference.balanced_l1(x, y, **kwargs) for x, y in zip(t, a)), p)
     np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"alpha": 1.0, "gamma": 3.0,
+                                         "beta": 0.5},
+                                    {"alpha": 0.02, "gamma": 1.6}])
+def test_compiled_gradient_is_the_closed_form_and_matches_the_reference(
+        kwargs):
+    """Under XLA the derivative is written out (not autodiff): the value is
+    the float64 reference's, the gradient alpha ln(b |x| / beta + 1)
+    sign(x) w.r.t. y_pred and its negative w.r.t. y_true, at the kinks
+    (x = 0, |x| = beta) too, for tiny errors, and with b = e^80 - 1."""
+    alpha, gamma, beta = (kwargs.get("alpha", 0.5), kwargs.get("gamma", 1.5),
+                          kwargs.get("beta", 1.0))
+    b = math.expm1(gamma / alpha)
+    rng = np.random.default_rng(11)
+    t = rng.uniform(-5, 5, (24, 4))
+    x = np.concatenate([rng.uniform(-3, 3, (16, 4)).ravel(),
+                        [0.0, beta, -beta, 1e-9, -1e-6, 1e-4, 3e-3, 30.0]
+                        * 4])
+    x = x.reshape(-1, 4).astype("float32").astype("float64")
+    p = (t + x).astype("float32")
+    x = p.astype("float64") - t.astype("float32")  # the float32 difference
+    value, (grad_t, grad_p) = compiled_value_and_grads(
+        lambda a, c: balanced_l1(a, c, **kwargs), t.astype("float32"), p)
+    expected = sum(reference.balanced_l1(a, c, **kwargs)
+                   for a, c in zip(t.astype("float32").astype("float64"),
+                                   p.astype("float64")))
+    np.testing.assert_allclose(value, expected, rtol=1e-5)
+    slope = alpha * np.sign(x) * np.log1p(
+        b * np.minimum(np.abs(x), beta) / beta)
+    # atol: alpha 2^-24 from log(1 + x) (see `_log1p`)
+    np.testing.assert_allclose(grad_p, slope, rtol=2e-6,
+                               atol=alpha * 2.0**-23)
+    np.testing.assert_array_equal(grad_t, -grad_p)
+
+
+def test_compiled_log1p_is_within_float32_rounding():
+    """Under XLA `_log1p` is log(1 + x): within 2^-24 absolute (the rounding
+    of 1 + x) plus 1.5e-7 relative of float64's log1p, 0 at 0."""
+    x = np.concatenate([[0.0, 1e-30, 1e-8, 1.0, 2.0, 19.085537],
+                        np.linspace(0, 1, 20001),
+                        np.logspace(-30, 30, 20001)]).astype("float32")
+    got = to_numpy(_compiled(_log1p, x))
+    want = np.log1p(x.astype("float64"))
+    assert got[0] == 0.0
+    assert np.all(np.abs(got - want) <= 2.0**-24 + 1.5e-7 * want)
+
+
+def _compiled(fn, x):
+    """fn(x) compiled by XLA, where `_log1p` takes its XLA form."""
+    import keras
+    if keras.backend.backend() == "jax":
+        import jax
+        return jax.jit(fn)(x)
+    import tensorflow as tf
+    return tf.function(fn, jit_compile=True)(tf.constant(x))
 
 
 def test_class_matches_function_and_keeps_its_arguments():
