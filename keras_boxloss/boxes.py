@@ -58,7 +58,7 @@ def compute_dtype(x: Tensor) -> str:
 def to_xyxy(boxes: Tensor, box_format: str, dtype: str = "float32") -> Tensor:
     """Converts boxes in `box_format` (see `BOX_FORMATS`) to `"xyxy"`."""
     if box_format == "yxhw":
-        y1, x1, h, w = _columns(ops.cast(boxes, dtype))
+        y1, x1, h, w = dm.columns(ops.cast(boxes, dtype))
         return ops.concatenate([x1, y1, x1 + w, y1 + h], axis=-1)
     return bounding_boxes.convert_format(
         boxes, source=box_format, target="xyxy", dtype=dtype
@@ -91,12 +91,12 @@ def decode_deltas(deltas: Tensor, anchors: Tensor = None,
     dtype = compute_dtype(deltas)
     deltas = ops.cast(deltas, dtype)
     scaled = deltas / ops.convert_to_tensor(scale_factors, dtype)
-    ty, tx, th, tw = _columns(scaled)
+    ty, tx, th, tw = dm.columns(scaled)
     half_h = 0.5 * ops.exp(ops.minimum(th, MAX_LOG_SIZE))
     half_w = 0.5 * ops.exp(ops.minimum(tw, MAX_LOG_SIZE))
     yc, xc = ty, tx
     if anchors is not None:
-        ax1, ay1, ax2, ay2 = _columns(to_xyxy(anchors, anchor_format, dtype))
+        ax1, ay1, ax2, ay2 = dm.columns(to_xyxy(anchors, anchor_format, dtype))
         ha, wa = ay2 - ay1, ax2 - ax1
         yc = ty * ha + 0.5 * (ay1 + ay2)
         xc = tx * wa + 0.5 * (ax1 + ax2)
@@ -128,23 +128,6 @@ def encode_deltas(boxes: Tensor, anchors: Tensor,
         ops.log(w / wa),
     ], axis=-1)
     return deltas * ops.convert_to_tensor(scale_factors, dtype)
-
-
-def _columns(boxes):
-    """(x1, y1, x2, y2) of xyxy boxes as `(..., 1)` columns. The helpers
-    below work on these tuples, so each loss splits its two tensors once
-    (splitting is a strided copy of the whole tensor; without XLA to fuse
-    it, it dominates).
-
-    Why `(..., 1)` and not `unstack`'s `(...)`: the gradient of a split is
-    one concatenate, and XLA fuses the whole backward pass into it only if
-    the fused ops keep the concatenate's operand shape. `unstack` adds a
-    reshape per side and per use; the CPU fuser's code-duplication limit (15
-    indexings) then refuses the slices, and each of the 8 sides became a
-    strided pass of its own over an `[N, 4]` input (GIoU: 11 kernels instead
-    of 3; see docs/benchmarks.md). Public helpers squeeze once, at the end,
-    with `_per_box`."""
-    return tuple(ops.split(boxes, 4, axis=-1))
 
 
 def _per_box(value):
@@ -211,20 +194,20 @@ def _aspect_ratio_term(t, p, eps):
 
 def box_area(boxes: Tensor) -> Tensor:
     """Area of xyxy boxes; inverted sides count as zero."""
-    return _per_box(_area(_columns(boxes)))
+    return _per_box(_area(dm.columns(boxes)))
 
 
 def intersection_union(y_true: Tensor,
                        y_pred: Tensor) -> Tuple[Tensor, Tensor]:
     """Intersection and union areas of two xyxy boxes, element-wise."""
-    intersection, union = _intersection_union(_columns(y_true),
-                                              _columns(y_pred))
+    intersection, union = _intersection_union(dm.columns(y_true),
+                                              dm.columns(y_pred))
     return _per_box(intersection), _per_box(union)
 
 
 def enclosing_box(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """Smallest xyxy box that holds both boxes, element-wise."""
-    return ops.concatenate(_enclosing(_columns(y_true), _columns(y_pred)),
+    return ops.concatenate(_enclosing(dm.columns(y_true), dm.columns(y_pred)),
                            axis=-1)
 
 
@@ -247,7 +230,7 @@ def _per_box_autodiff(formula, y_true, y_pred, **settings):
     SIoU, see `_per_box_transposed`) XLA still gives divisions and
     transcendental functions used twice per lane kernels of their own, at
     the lanes' shape, which made them slower."""
-    return _per_box(formula(_columns(y_true), _columns(y_pred), **settings))
+    return _per_box(formula(dm.columns(y_true), dm.columns(y_pred), **settings))
 
 
 def _per_box_transposed(formula, y_true, y_pred, **settings):

@@ -291,6 +291,23 @@ def stop_gradient(x):
     return ops.stop_gradient(value(x))
 
 
+def columns(boxes):
+    """(x1, y1, x2, y2) of xyxy boxes as `(..., 1)` columns. `boxes.py`'s
+    helpers work on these tuples, so each loss splits its two tensors once
+    (splitting is a strided copy of the whole tensor; without XLA to fuse
+    it, it dominates).
+
+    Why `(..., 1)` and not `unstack`'s `(...)`: the gradient of a split is
+    one concatenate, and XLA fuses the whole backward pass into it only if
+    the fused ops keep the concatenate's operand shape. `unstack` adds a
+    reshape per side and per use; the CPU fuser's code-duplication limit (15
+    indexings) then refuses the slices, and each of the 8 sides became a
+    strided pass of its own over an `[N, 4]` input (GIoU: 11 kernels instead
+    of 3; see docs/benchmarks.md). Public helpers squeeze once, at the end,
+    with `_per_box`."""
+    return tuple(ops.split(boxes, 4, axis=-1))
+
+
 def _lane_columns(boxes, zero, seeded):
     """The 4 columns of `(..., 4)` boxes, each repeated over 4 lanes,
     `(..., 4)`; `seeded`: as `Dual`s whose tangent is the unit lane, so
@@ -305,7 +322,7 @@ def _lane_columns(boxes, zero, seeded):
     is a single kernel that recomputes them per lane, vectorised."""
     lanes = ops.eye(4, dtype=boxes.dtype)
     return tuple(Dual(column + zero, lanes[i]) if seeded else column + zero
-                 for i, column in enumerate(ops.split(boxes, 4, axis=-1)))
+                 for i, column in enumerate(columns(boxes)))
 
 
 def lane_gradient(formula, y_true, y_pred, forward=False):
@@ -328,7 +345,7 @@ def lane_gradient(formula, y_true, y_pred, forward=False):
     """
     if (tuple(y_true.shape) != tuple(y_pred.shape)
             or not compiled_by_xla()):
-        return ops.squeeze(formula(_split(y_true), _split(y_pred)), -1)
+        return ops.squeeze(formula(columns(y_true), columns(y_pred)), -1)
 
     if forward:
         return _forward_lane_gradient(formula, y_true, y_pred)
@@ -337,7 +354,7 @@ def lane_gradient(formula, y_true, y_pred, forward=False):
     def per_box(t, p):
         tape = _Tape()
         with _taping(tape):
-            result = formula(_split(t), _split(p))
+            result = formula(columns(t), columns(p))
         tape.recording = False
 
         def grad(*args, upstream=None):
@@ -417,10 +434,6 @@ def _taping(tape):
         yield
     finally:
         _state.tape = previous
-
-
-def _split(boxes):
-    return tuple(ops.split(boxes, 4, axis=-1))
 
 
 def _lanes(result, boxes, upstream):
