@@ -58,10 +58,14 @@ def run_config(config_path, run, splits, overrides=(), steps=None):
 
 
 def evaluate_model(model, config, pattern, ground_truth, label_map):
+    """Detections with the config's `postprocess` NMS, as `evaluate` and
+    training's validation make them, and their metrics."""
     from keras_boxloss.evaluation.evaluate import evaluate_detections
+    from keras_boxloss.training.config import nms_kwargs
     from keras_boxloss.training.predict import predict_records
 
-    predictions = predict_records(model, config, pattern)
+    predictions = predict_records(model, config, pattern,
+                                  **nms_kwargs(config))
     return evaluate_detections(ground_truth, predictions, label_map), \
         predictions
 

@@ -119,3 +119,25 @@ def test_missing_model_garden_names_the_extra(garden_config, monkeypatch):
     monkeypatch.delitem(sys.modules, "official.core", raising=False)
     with pytest.raises(ValueError, match=r"keras-boxloss\[garden\]"):
         garden_runner.require_model_garden(garden_config)
+
+
+def test_keras_runner_evaluates_with_the_configs_nms(monkeypatch):
+    """compare's SSD / YOLOv1 runs make their detections with the config's
+    `postprocess` settings, as `keras-boxloss evaluate` does."""
+    from keras_boxloss.evaluation import evaluate
+    from keras_boxloss.training import predict
+    from keras_boxloss.training.config import (DetectorConfig,
+                                               PostprocessConfig)
+
+    config = DetectorConfig(postprocess=PostprocessConfig(
+        score_threshold=0.3, iou_threshold=0.45, max_detections_per_class=5,
+        max_total_detections=7))
+    seen = {}
+    monkeypatch.setattr(predict, "predict_records",
+                        lambda model, cfg, pattern, **kw: seen.update(kw)
+                        or [])
+    monkeypatch.setattr(evaluate, "evaluate_detections",
+                        lambda *args: {"AP50": 0.0})
+    keras_runner.evaluate_model(None, config, "records", [], {})
+    assert seen == {"score_threshold": 0.3, "iou_threshold": 0.45,
+                    "max_per_class": 5, "max_detections": 7}
