@@ -120,10 +120,10 @@ def _import_pipeline(path, overrides, out):
     every run reads one project config. Returns `(yaml path, [])`."""
     import os
 
+    from keras_boxloss.atomic_files import write_text
     from keras_boxloss.cli.errors import CommandError
     from keras_boxloss.odapi.convert import (detector_config, import_pipeline,
-                                             imported_yaml, print_report,
-                                             write_text_atomically)
+                                             imported_yaml, print_report)
 
     imported = import_pipeline(path, overrides)
     if imported.kind == "ssd":  # it must load before any run starts
@@ -137,7 +137,7 @@ def _import_pipeline(path, overrides, out):
                 raise CommandError(
                     f"{out} holds a comparison imported from a different "
                     f"config or --set ({target}); use another --output-dir")
-    write_text_atomically(target, text, overwrite=True)
+    write_text(target, text, overwrite=True)
     print(f"Imported {path} as {target}")
     return target, []
 

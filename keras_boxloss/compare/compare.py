@@ -13,6 +13,7 @@ data, steps, overrides, sweep or evaluation split is refused (use another
 
 import os
 
+from keras_boxloss import atomic_files
 from keras_boxloss.compare import plots, summary as summary_lib
 from keras_boxloss.compare.data import prepare_data
 from keras_boxloss.compare.files import load_curves, read_json, write_json
@@ -185,8 +186,7 @@ def write_outputs(out_dir, results, losses, seeds, splits, title,
     markdown += settling_markdown(summary["settling"])
     if sweep is not None:
         markdown += sweep_markdown(summary["sweep"], evaluate_on)
-    with open(os.path.join(out_dir, "results.md"), "w") as file:
-        file.write(markdown)
+    atomic_files.write_text(os.path.join(out_dir, "results.md"), markdown)
     paths = plots.write_plots(summary, curves, losses, out_dir, title)
     print("\n" + markdown)
     print("Wrote " + ", ".join([os.path.join(out_dir, "summary.json"),

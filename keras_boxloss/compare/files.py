@@ -6,6 +6,8 @@ import json
 import os
 from typing import Any
 
+from keras_boxloss import atomic_files
+
 
 def read_json(path: str) -> Any:
     with open(path) as file:
@@ -13,10 +15,9 @@ def read_json(path: str) -> Any:
 
 
 def write_json(value: Any, path: str) -> None:
-    """Writes through a temporary file, so a file is whole or absent."""
-    with open(path + ".partial", "w") as file:
-        json.dump(value, file, indent=1, sort_keys=True)
-    os.replace(path + ".partial", path)
+    """The comparison's JSON format (indent 1, sorted keys) in one place,
+    written whole or not at all (`atomic_files.write_json`)."""
+    atomic_files.write_json(path, value, indent=1, sort_keys=True)
 
 
 def load_curves(path: str) -> list[dict]:

@@ -20,6 +20,8 @@ import os
 
 import numpy as np
 
+from keras_boxloss import atomic_files
+
 CLASSES = {1: "rectangle", 2: "ellipse", 3: "triangle"}
 DEFAULT_SPLITS = {"train": 256, "val": 64}
 SATURATION_THRESHOLD = 100
@@ -176,8 +178,9 @@ def default_dataset(directory=None, seed=0, image_size=128, splits=None):
         if cached.get("params") == params:
             return _dataset_paths(folder, splits)
     paths = write_generated_dataset(folder, splits, seed, image_size)
-    with open(marker, "w") as file:  # written last: marks a complete dataset
-        json.dump({"params": params}, file, indent=1)
+    # written last, and whole (a truncated marker would fail json.load on
+    # the next call): marks a complete dataset
+    atomic_files.write_json(marker, {"params": params}, indent=1)
     return paths
 
 

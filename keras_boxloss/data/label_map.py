@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import sys
 
+from keras_boxloss import atomic_files
+
 # The label map's file name in a records folder (`keras-boxloss convert`
 # writes it; the records' readers look for it beside the shards).
 LABEL_MAP_FILE = "label_map.pbtxt"
@@ -94,8 +96,7 @@ def format_label_map(label_map: dict) -> str:
 
 def write_label_map(label_map: dict, path) -> str:
     validate_label_map(label_map)
-    with open(path, "w", encoding="utf-8") as file:
-        file.write(format_label_map(label_map))
+    atomic_files.write_text(path, format_label_map(label_map))
     return path
 
 

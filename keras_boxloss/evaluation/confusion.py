@@ -17,9 +17,9 @@ Crowd ground truth takes no part. Predictions of classes the label map
 lacks are left out and counted in `num_predictions_outside_label_map`.
 """
 
-import json
-
 import numpy as np
+
+from keras_boxloss import atomic_files
 
 BACKGROUND = "background"
 
@@ -115,9 +115,7 @@ def confusion_matrix(ground_truth, predictions, label_map=None,
 
 
 def write_confusion_json(confusion: dict, path) -> str:
-    with open(path, "w") as file:
-        json.dump(confusion, file, indent=1)
-    return str(path)
+    return atomic_files.write_json(path, confusion, indent=1)
 
 
 def save_confusion_png(confusion: dict, path) -> str:

@@ -1,10 +1,9 @@
 """The evaluation API: COCO metrics and the paper's localisation metric,
 as a dict, a printed table and a JSON file."""
 
-import json
-
 import numpy as np
 
+from keras_boxloss import atomic_files
 from keras_boxloss.evaluation.coco_metrics import COCO_METRICS, coco_metrics
 from keras_boxloss.evaluation.localization import localization_metrics
 
@@ -162,6 +161,5 @@ def write_metrics_json(results, path):
     """`results` as JSON, less `pr_curves` (101 numbers per class and
     threshold: `write_per_class_outputs` gives them their own file)."""
     results = {k: v for k, v in results.items() if k != "pr_curves"}
-    with open(path, "w") as file:
-        json.dump(results, file, indent=1, sort_keys=True)
+    atomic_files.write_json(path, results, indent=1, sort_keys=True)
     return path

@@ -5,8 +5,11 @@ recall points, classes, area ranges, max detections) and `eval["recall"]`
 `[T, K, A, M]`; a CSV of the table and a PNG of the curves."""
 
 import csv
+import io
 
 import numpy as np
+
+from keras_boxloss import atomic_files
 
 # The IoU thresholds of the drawn precision-recall curves.
 CURVE_IOUS = (0.5, 0.75)
@@ -89,11 +92,11 @@ def add_mean_iou(rows: list[dict], by_class: dict) -> list[dict]:
 
 def write_per_class_csv(rows: list[dict], path) -> str:
     """The per-class table as CSV (`CSV_COLUMNS`; -1 = no data)."""
-    with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    return str(path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return atomic_files.write_text(path, text.getvalue())
 
 
 def save_pr_curves(curves: dict, path) -> str:

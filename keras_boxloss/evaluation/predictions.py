@@ -20,10 +20,13 @@ On disk (`save_predictions` / `load_predictions`, chosen by extension):
   rows with a negative class (or beyond `num_detections`) are padding.
 """
 
+import io
 import json
 import os
 
 import numpy as np
+
+from keras_boxloss import atomic_files
 
 FORMAT_NAME = "keras-boxloss-predictions"
 FORMAT_VERSION = 1
@@ -90,8 +93,7 @@ def save_predictions(predictions, path):
                             "scores": np.asarray(p["scores"]).tolist(),
                             "classes": np.asarray(p["classes"]).tolist()}
                            for p in predictions]}
-        with open(path, "w") as file:
-            json.dump(data, file)
+        atomic_files.write_json(path, data)
     elif extension == ".npz":
         most = max([len(p["scores"]) for p in predictions] + [1])
         count = len(predictions)
@@ -102,11 +104,13 @@ def save_predictions(predictions, path):
             n = len(p["scores"])
             boxes[i, :n], scores[i, :n], classes[i, :n] = (
                 p["boxes"], p["scores"], p["classes"])
-        np.savez(path, source_ids=np.array([p["source_id"]
-                                            for p in predictions]),
+        buffer = io.BytesIO()  # then written whole (np.savez writes in place)
+        np.savez(buffer, source_ids=np.array([p["source_id"]
+                                              for p in predictions]),
                  boxes=boxes, scores=scores, classes=classes,
                  num_detections=np.array([len(p["scores"])
                                           for p in predictions]))
+        atomic_files.write_bytes(path, buffer.getvalue())
     else:
         raise ValueError(f"Expected a .json or .npz predictions path. "
                          f"Received: path={str(path)!r}")

@@ -34,8 +34,8 @@ def import_pipeline(path, output_dir, overrides=(), echo=print):
     as `output_dir/pipeline_garden.yaml` (with the mapping as comments) and
     returns that path. The field accounting (what was approximated or is
     not supported) goes to `echo`."""
-    from keras_boxloss.odapi.convert import (import_pipeline as import_odapi,
-                                             write_text_atomically)
+    from keras_boxloss.atomic_files import write_text
+    from keras_boxloss.odapi.convert import import_pipeline as import_odapi
     from keras_boxloss.odapi.pipeline import load_pipeline
 
     # the kind first (no path checks), so an SSD config gets this error
@@ -47,8 +47,8 @@ def import_pipeline(path, output_dir, overrides=(), echo=print):
     imported = import_odapi(path, overrides)
     params_from_overrides(imported.values)
     os.makedirs(output_dir, exist_ok=True)
-    target = write_text_atomically(os.path.join(output_dir, IMPORTED_YAML),
-                                   imported.yaml_text, overwrite=True)
+    target = write_text(os.path.join(output_dir, IMPORTED_YAML),
+                        imported.yaml_text, overwrite=True)
     echo(_summary(imported.report))
     return target
 

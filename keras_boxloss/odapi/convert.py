@@ -13,12 +13,10 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from dataclasses import dataclass, field as dataclass_field
-from pathlib import Path
 
+from keras_boxloss.atomic_files import write_text
 from keras_boxloss.odapi.accounting import (APPROXIMATED, HONOURED,
                                             NOT_SUPPORTED, Report)
 from keras_boxloss.odapi.pipeline import Pipeline, load_pipeline
@@ -186,31 +184,5 @@ def imported_yaml(imported: Imported) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_text_atomically(output, text: str, overwrite: bool = False) -> str:
-    """Writes `text` to `output` through a temporary file and a rename: a
-    failure leaves nothing half-written; an existing file is refused
-    unless `overwrite`."""
-    output = Path(output)
-    if output.exists() and not overwrite:
-        raise ValueError(f"Expected a new output file (pass --overwrite to "
-                         f"replace it). Received: output={str(output)!r}, "
-                         "which exists")
-    if output.is_dir():
-        raise ValueError(f"Expected an output file. Received: "
-                         f"output={str(output)!r}, a folder")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.",
-                                         dir=output.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, output)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return str(output)
-
-
 def write_yaml(imported: Imported, output, overwrite: bool = False) -> str:
-    return write_text_atomically(output, imported_yaml(imported), overwrite)
+    return write_text(output, imported_yaml(imported), overwrite)

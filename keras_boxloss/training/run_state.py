@@ -12,10 +12,11 @@ through a temporary file after the final weights.
 
 import dataclasses
 import json
-import os
 import shutil
 import warnings
 from pathlib import Path
+
+from keras_boxloss.atomic_files import write_text
 
 WEIGHTS = "model.weights.h5"
 KERAS_MODEL = "model.keras"  # the whole detector (training/keras_model.py)
@@ -61,14 +62,6 @@ class RunPlan:
     from_final: bool = False
     remove: list = dataclasses.field(default_factory=list)
     stale: list = dataclasses.field(default_factory=list)
-
-
-def write_atomic(path, text):
-    """Writes `text` through a temporary file: `path` is whole or absent."""
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
 
 
 def finished_steps(model_dir):
@@ -236,8 +229,8 @@ def apply_plan(plan, config):
         elif path.exists():
             path.unlink()
     plan.model_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(plan.model_dir / CONFIG,
-                 yaml.safe_dump(config_to_dict(config)))
+    write_text(plan.model_dir / CONFIG,
+               yaml.safe_dump(config_to_dict(config)))
 
 
 def finish_run(model_dir, steps, stopped_early_at=None):
@@ -249,7 +242,7 @@ def finish_run(model_dir, steps, stopped_early_at=None):
     done = {"steps": steps}
     if stopped_early_at is not None:
         done["stopped_early_at"] = stopped_early_at
-    write_atomic(model_dir / DONE, json.dumps(done) + "\n")
+    write_text(model_dir / DONE, json.dumps(done) + "\n")
     if (model_dir / BACKUP).exists():
         shutil.rmtree(model_dir / BACKUP)
 

@@ -1,0 +1,97 @@
+"""Files written whole or not at all.
+
+`write_text` writes to a hidden temporary file beside the target and
+renames it into place (`os.replace`, atomic on one file system), so a
+failing or interrupted write leaves the old file, or no file, never half
+of one. `write_bytes` and `write_json` are the same for bytes and JSON.
+
+Folders have their own variant: `training.export.write_atomically` and
+`data.output_folder.replacing_folder` build a folder beside the target and
+move it into place; `training.keras_model` renames a partial `model.keras`
+(written by `Model.save`).
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def _file_mode(path: Path) -> int:
+    """The permissions `open(path, "w")` would leave: an existing file's
+    own, else 0o666 less the umask (`mkstemp` makes its files 0o600,
+    which would hide published results from other users)."""
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)  # the only way to read it; set back at once
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_bytes(path, data: bytes, overwrite: bool = True) -> str:
+    """Writes `data` to `path` through a temporary file and a rename.
+
+    Args:
+        path: the file to write; its parent folders are created.
+        data: the file's whole content.
+        overwrite: replace an existing file (else a ValueError).
+
+    Returns:
+        `path` as a string.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise ValueError(f"Expected a new output file (pass --overwrite to "
+                         f"replace it). Received: output={str(path)!r}, "
+                         "which exists")
+    if path.is_dir():
+        raise ValueError(f"Expected an output file. Received: "
+                         f"output={str(path)!r}, a folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _file_mode(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.",
+                                         dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:  # KeyboardInterrupt too: no temporary left
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return str(path)
+
+
+def write_text(path, text: str, overwrite: bool = True) -> str:
+    """Writes `text` (UTF-8, newlines as given: no translation, so a CSV's
+    `\\r\\n` stays) to `path` through a temporary file and a rename.
+
+    Args:
+        path: the file to write; its parent folders are created.
+        text: the file's whole content.
+        overwrite: replace an existing file (else a ValueError).
+
+    Returns:
+        `path` as a string.
+    """
+    return write_bytes(path, text.encode("utf-8"), overwrite)
+
+
+def write_json(path, value: Any, overwrite: bool = True,
+               **json_kwargs) -> str:
+    """Writes `json.dumps(value, **json_kwargs)` (no trailing newline, as
+    `json.dump` writes) through `write_text`. The text is built before any
+    file is opened, so a value JSON cannot encode leaves `path` as it was.
+
+    Args:
+        path: the file to write; its parent folders are created.
+        value: what to encode.
+        overwrite: replace an existing file (else a ValueError).
+        **json_kwargs: for `json.dumps` (`indent`, `sort_keys`, ...).
+
+    Returns:
+        `path` as a string.
+    """
+    return write_text(path, json.dumps(value, **json_kwargs), overwrite)
