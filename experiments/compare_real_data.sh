@@ -12,18 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LOSSES=${1:-huber,smooth_iou}
 SEEDS=${2:-3}
-D=../shared/datasets
-if [ ! -f data/raccoon/label_map.pbtxt ]; then
-  keras-boxloss convert --annotations $D/raccoon/data/train_labels.csv $D/raccoon/data/test_labels.csv \
-    --images $D/raccoon/images --split train=$D/raccoon/data/train_labels.csv \
-    --split test=$D/raccoon/data/test_labels.csv --output-dir data/raccoon --no-progress
-fi
-if [ ! -f data/bccd/label_map.pbtxt ]; then
-  B=$D/bccd/BCCD
-  keras-boxloss convert --annotations $B/Annotations --images $B/JPEGImages \
-    --split train=$B/ImageSets/Main/train.txt --split val=$B/ImageSets/Main/val.txt \
-    --split test=$B/ImageSets/Main/test.txt --output-dir data/bccd --no-progress
-fi
+source experiments/lib.sh
+convert_raccoon
+convert_bccd
 C="--losses $LOSSES --seeds $SEEDS --no-progress"
 keras-boxloss compare --config model_garden_configs/ssd/ssd_tiny_raccoon.yaml --data data/raccoon \
   --output-dir runs/compare-ssd-raccoon-600 $C
