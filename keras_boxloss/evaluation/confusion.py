@@ -17,6 +17,8 @@ Crowd ground truth takes no part. Predictions of classes the label map
 lacks are left out and counted in `num_predictions_outside_label_map`.
 """
 
+import io
+
 import numpy as np
 
 from keras_boxloss import atomic_files
@@ -144,6 +146,7 @@ def save_confusion_png(confusion: dict, path) -> str:
                   color="white" if count > middle else "black",
                   fontsize="small")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    png = io.BytesIO()  # then written whole (savefig writes in place)
+    figure.savefig(png, format="png", dpi=100)
     plt.close(figure)
-    return str(path)
+    return atomic_files.write_bytes(path, png.getvalue())

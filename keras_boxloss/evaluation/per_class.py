@@ -125,6 +125,7 @@ def save_pr_curves(curves: dict, path) -> str:
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize="small", loc="lower left")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    png = io.BytesIO()  # then written whole (savefig writes in place)
+    figure.savefig(png, format="png", dpi=100)
     plt.close(figure)
-    return str(path)
+    return atomic_files.write_bytes(path, png.getvalue())
