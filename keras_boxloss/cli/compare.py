@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     fix_thread_pools()  # before any TensorFlow op: they are fixed at start
     from keras_boxloss.cli.errors import CommandError
     from keras_boxloss.compare.compare import compare
-    from keras_boxloss.compare.leaderboard import detector_of, read_config
+    from keras_boxloss.compare.runner import detector_of, read_config
     from keras_boxloss.compare.plan import (parse_losses, parse_seeds,
                                             parse_sweep)
 

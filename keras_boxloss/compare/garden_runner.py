@@ -59,16 +59,6 @@ def require_model_garden(config):
             f"Received: {type(error).__name__}: {error}") from error
 
 
-def is_garden_config(path):
-    """A Model Garden experiment YAML (`task:`, `trainer:`), not one of
-    `keras_boxloss.training`'s (`detector:`)."""
-    import yaml
-
-    with open(path) as file:
-        values = yaml.safe_load(file) or {}
-    return isinstance(values, dict) and "task" in values
-
-
 def run_params(config_path, run, splits, overrides="", train_steps=None,
                chunk=0):
     """The experiment config of `run` (locked): the YAML file, the user's

@@ -17,6 +17,7 @@ import os
 import re
 
 from keras_boxloss.compare.files import read_json
+from keras_boxloss.compare.runner import detector_of, read_config
 from keras_boxloss.compare.summary import MIN_SEEDS, _p_value, paired_test
 
 DETECTORS = {"faster_rcnn": "Faster R-CNN", "ssd": "SSD",
@@ -35,23 +36,6 @@ GARDEN_DEFAULT_WEIGHT = 1.0
 METRICS = (("AP50", "mAP@.5"), ("mean_iou_every_prediction", "mean IoU"))
 BASELINE = "huber"
 GENERATED = "the generated shapes dataset"  # `data.prepare_data`'s words
-
-
-def read_config(path: str) -> dict:
-    """A detector config's YAML values ({} for an empty file)."""
-    import yaml
-
-    with open(path) as file:
-        values = yaml.safe_load(file) or {}
-    return values if isinstance(values, dict) else {}
-
-
-def detector_of(values: dict) -> str:
-    """`read_config`'s values -> "faster_rcnn" (a Model Garden experiment:
-    `task:`), or the `keras_boxloss.training` config's `detector` ("ssd"
-    when unset)."""
-    return "faster_rcnn" if "task" in values else values.get("detector",
-                                                               "ssd")
 
 
 def _override_values(overrides):

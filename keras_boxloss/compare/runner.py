@@ -52,6 +52,23 @@ class Runner(abc.ABC):
         run had done)."""
 
 
+def read_config(path: str) -> dict:
+    """A detector config's YAML values ({} for an empty file)."""
+    import yaml
+
+    with open(path) as file:
+        values = yaml.safe_load(file) or {}
+    return values if isinstance(values, dict) else {}
+
+
+def detector_of(values: dict) -> str:
+    """`read_config`'s values -> "faster_rcnn" (a Model Garden experiment:
+    `task:`), or the `keras_boxloss.training` config's `detector` ("ssd"
+    when unset)."""
+    return "faster_rcnn" if "task" in values else values.get("detector",
+                                                               "ssd")
+
+
 def runner_for(config: str, splits: DataSplits, overrides: Sequence[str] = (),
                steps: int | None = None, curve_every: int | None = None
                ) -> Runner:
@@ -60,6 +77,6 @@ def runner_for(config: str, splits: DataSplits, overrides: Sequence[str] = (),
     from keras_boxloss.compare import garden_runner, keras_runner
 
     kind = (garden_runner.GardenRunner
-            if garden_runner.is_garden_config(config)
+            if detector_of(read_config(config)) == "faster_rcnn"
             else keras_runner.KerasRunner)
     return kind(config, splits, overrides, steps, curve_every)

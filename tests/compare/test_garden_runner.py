@@ -26,9 +26,11 @@ def splits(tmp_path_factory):
 
 
 def test_tells_model_garden_configs_from_ours():
-    assert garden_runner.is_garden_config(SMALL)
-    assert not garden_runner.is_garden_config(
-        CONFIGS / "ssd" / "ssd_tiny_generated.yaml")
+    from keras_boxloss.compare.runner import detector_of, read_config
+
+    assert detector_of(read_config(SMALL)) == "faster_rcnn"
+    assert detector_of(read_config(
+        CONFIGS / "ssd" / "ssd_tiny_generated.yaml")) == "ssd"
 
 
 def test_chunk_ends():
