@@ -3,7 +3,8 @@
 `write_text` writes to a hidden temporary file beside the target and
 renames it into place (`os.replace`, atomic on one file system), so a
 failing or interrupted write leaves the old file, or no file, never half
-of one. `write_bytes` and `write_json` are the same for bytes and JSON.
+of one. `write_bytes`, `write_json` and `write_figure` are the same for
+bytes, JSON and a matplotlib figure's PNG.
 
 Folders have their own variant: `training.export.write_atomically` and
 `data.output_folder.replacing_folder` build a folder beside the target and
@@ -11,6 +12,7 @@ move it into place; `training.keras_model` renames a partial `model.keras`
 (written by `Model.save`).
 """
 
+import io
 import json
 import os
 import tempfile
@@ -95,3 +97,25 @@ def write_json(path, value: Any, overwrite: bool = True,
         `path` as a string.
     """
     return write_text(path, json.dumps(value, **json_kwargs), overwrite)
+
+
+def write_figure(path, figure, **savefig_kwargs) -> str:
+    """Writes a matplotlib `figure` as PNG through `write_bytes` (drawn into
+    memory first: `savefig` writes in place) and closes it.
+
+    Args:
+        path: the PNG file to write (replaced); parents are created.
+        figure: a `matplotlib.figure.Figure`.
+        **savefig_kwargs: for `figure.savefig` (`dpi`, ...).
+
+    Returns:
+        `path` as a string.
+    """
+    import matplotlib.pyplot as plt
+
+    png = io.BytesIO()
+    try:
+        figure.savefig(png, format="png", **savefig_kwargs)
+    finally:
+        plt.close(figure)
+    return write_bytes(path, png.getvalue())

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from keras_boxloss import atomic_files
 from keras_boxloss.boxes import DEFAULT_SCALE_FACTORS as SCALE_FACTORS
 from keras_boxloss.losses import (alpha_iou, balanced_l1, ciou, diou, eiou,
                                   focal_eiou, giou, huber_box, inner_iou,
@@ -102,6 +103,5 @@ def plot_profiles(path, size_ratio=1.0, shifts=None):
               ylabel="gradient", yscale="symlog")
     left.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    atomic_files.write_figure(path, fig, dpi=110)
     return path

@@ -138,3 +138,27 @@ def test_metrics_file_not_truncated_by_a_failing_write(tmp_path):
         write_metrics_json({"AP": 0.25, "AR1": np.float32(0.5)}, path)
     assert path.read_text() == before
     assert os.listdir(tmp_path) == ["predictions.metrics.json"]
+
+
+def test_figure_written_whole_and_closed(tmp_path):
+    """A PNG drawn into memory, then renamed in; a figure that fails to
+    draw leaves the old file and is closed all the same."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = tmp_path / "plot.png"
+    figure = plt.figure()
+    figure.gca().plot([0, 1], [1, 0])
+    atomic_files.write_figure(path, figure, dpi=20)
+    png = path.read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert not plt.fignum_exists(figure.number)
+
+    broken = plt.figure()
+    broken.gca().text(0, 0, "$\\undefinedmacro$")  # mathtext fails to draw
+    with pytest.raises(ValueError):
+        atomic_files.write_figure(path, broken)
+    assert path.read_bytes() == png
+    assert not plt.fignum_exists(broken.number)
+    assert os.listdir(tmp_path) == ["plot.png"]

@@ -3,6 +3,7 @@ training curves (box loss, validation mean IoU) per loss."""
 
 import os
 
+from keras_boxloss import atomic_files
 from keras_boxloss.compare.summary import METRICS
 
 
@@ -37,8 +38,7 @@ def plot_metrics(summary, losses, path, title=""):
         ax.set_ylim(max(0.0, low - 0.05), None)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    atomic_files.write_figure(path, fig, dpi=80)
     return path
 
 
@@ -65,8 +65,7 @@ def plot_curves(curves, losses, path, title=""):
     axes[0].legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    atomic_files.write_figure(path, fig, dpi=80)
     return path
 
 

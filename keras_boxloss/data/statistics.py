@@ -9,6 +9,8 @@ clipped boxes are counted as written); `to_dict` is the `statistics` entry of
 
 import numpy as np
 
+from keras_boxloss import atomic_files
+
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
 # COCO's size bins (pycocotools' areaRng), on box areas in pixels.
 SMALL_AREA, MEDIUM_AREA = 32.0 ** 2, 96.0 ** 2
@@ -127,5 +129,4 @@ class DatasetStatistics:
         axes[1, 1].hist(np.log2(ratio) if ratio.size else [], bins=40)
         axes[1, 1].set(title="aspect ratio w/h (log2)")
         figure.tight_layout()
-        figure.savefig(path, dpi=80)
-        plt.close(figure)
+        atomic_files.write_figure(path, figure, dpi=80)

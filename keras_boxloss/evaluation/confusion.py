@@ -17,7 +17,6 @@ Crowd ground truth takes no part. Predictions of classes the label map
 lacks are left out and counted in `num_predictions_outside_label_map`.
 """
 
-import io
 
 import numpy as np
 
@@ -146,7 +145,4 @@ def save_confusion_png(confusion: dict, path) -> str:
                   color="white" if count > middle else "black",
                   fontsize="small")
     figure.tight_layout()
-    png = io.BytesIO()  # then written whole (savefig writes in place)
-    figure.savefig(png, format="png", dpi=100)
-    plt.close(figure)
-    return atomic_files.write_bytes(path, png.getvalue())
+    return atomic_files.write_figure(path, figure, dpi=100)

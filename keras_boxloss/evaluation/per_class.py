@@ -125,7 +125,4 @@ def save_pr_curves(curves: dict, path) -> str:
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize="small", loc="lower left")
     figure.tight_layout()
-    png = io.BytesIO()  # then written whole (savefig writes in place)
-    figure.savefig(png, format="png", dpi=100)
-    plt.close(figure)
-    return atomic_files.write_bytes(path, png.getvalue())
+    return atomic_files.write_figure(path, figure, dpi=100)
