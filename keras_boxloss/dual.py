@@ -14,7 +14,8 @@ expression is more than a few dozen operations, LLVM no longer unrolls that
 4-iteration loop, the branches stay, and the whole backward pass runs as
 scalar code (GIoU: 0 vector instructions in its gradient kernel, IoU: 179;
 see docs/benchmarks.md). The tangent lanes have no concatenate, so XLA
-emits one branch-free, vectorised loop.
+emits one branch-free loop, vectorised 4 wide (a box per SSE vector: the
+lanes stay innermost; docs/benchmarks.md, "Fourth round").
 
 Derivatives at kinks follow TensorFlow's autodiff, on every backend:
 `minimum`/`maximum` pass the derivative to their first argument on a tie,
