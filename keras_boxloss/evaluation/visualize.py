@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 
+from keras_boxloss import atomic_files
+
 GROUND_TRUTH_COLOUR = (0, 200, 0)
 PREDICTION_COLOUR = (230, 30, 30)
 
@@ -110,6 +112,8 @@ def save_visualizations(ground_truth, predictions, output_dir, count,
         path = os.path.join(output_dir, _png_name(key, record.filename))
         if path in paths:  # two keys that differ only in odd characters
             path = path[:-4] + f"_{len(paths)}.png"
-        drawn.save(path)
+        png = io.BytesIO()  # then renamed in whole (PIL writes in place)
+        drawn.save(png, format="PNG")
+        atomic_files.write_bytes(path, png.getvalue())
         paths.append(path)
     return paths
