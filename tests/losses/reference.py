@@ -204,8 +204,12 @@ def balanced_l1(t, p, alpha=0.5, gamma=1.5, beta=1.0):
     for a, c in zip(t, p):
         u = abs(c - a) / beta
         if u < 1:
-            total += beta * (alpha / b * (b * u + 1) * math.log(b * u + 1)
-                             - alpha * u)
+            # alpha / b ((b u + 1) ln(b u + 1) - b u); below s = 1e-3 by its
+            # series, as written directly it cancels (float64 keeps 2 eps / s)
+            s = b * u
+            piece = ((1 + s) * math.log1p(s) - s if s >= 1e-3
+                     else s * s * (0.5 - s * (1 / 6 - s / 12)))
+            total += beta * alpha / b * piece
         else:
             total += beta * (gamma * u + gamma / b - alpha)
     return total

@@ -129,6 +129,66 @@ def test_compiled_log1p_is_within_float32_rounding():
     assert np.all(np.abs(got - want) <= 2.0**-24 + 1.5e-7 * want)
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_small_b_and_large_beta_keep_the_value_exact(compiled):
+    """b = e^0.01 - 1 and beta = 1000 amplify the logarithmic piece's
+    (1 + s) ln(1 + s) - s by beta / b = 1e5: no cancellation left in it
+    (written directly, float32 kept ~2 eps / s of it, and log(1 + s) made
+    it negative)."""
+    kwargs = {"alpha": 1.0, "gamma": 0.01, "beta": 1000.0}
+    t = np.zeros((5, 4), "float32")
+    p = np.float32([[1.0, 0, 0, 0], [0.1, 0, 0, 0], [10.0, 0, 0, 0],
+                    [1e-3, 0, 0, 0], [35.0, 0, 0, 0]])
+    fn = (lambda a: _compiled(lambda c: balanced_l1(t, c, **kwargs), a)
+          ) if compiled else (lambda a: balanced_l1(t, a, **kwargs))
+    expected = [reference.balanced_l1(a, c, **kwargs)
+                for a, c in zip(t.astype("float64"), p.astype("float64"))]
+    np.testing.assert_allclose(to_numpy(fn(p)), expected, rtol=4e-6)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_value_at_tiny_errors_is_the_series(compiled):
+    """Defaults, |x| from 1e-9 to 1: within 4e-6 relative of the float64
+    value (about alpha b x^2 / 2 for tiny x), never negative."""
+    x = np.logspace(-9, 0, 400).astype("float32")
+    p = np.zeros((400, 4), "float32")
+    p[:, 0] = x
+    t = np.zeros_like(p)
+    fn = (lambda a: _compiled(lambda c: balanced_l1(t, c), a)
+          ) if compiled else (lambda a: balanced_l1(t, a))
+    got = to_numpy(fn(p))
+    expected = [reference.balanced_l1(a, c) for a, c in
+                zip(t.astype("float64"), p.astype("float64"))]
+    assert np.all(got >= 0.0)
+    np.testing.assert_allclose(got, expected, rtol=4e-6, atol=1e-30)
+
+
+def test_compiled_gradient_of_a_broadcast_y_true_has_its_shape():
+    """TensorFlow, batch dims unknown while tracing (None) that broadcast
+    when run: y_true's gradient is summed back to its own shape."""
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("shapes unknown while tracing exist in TensorFlow only")
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, 4), tf.float32)
+
+    @tf.function(jit_compile=True, input_signature=[spec, spec])
+    def grads(a, c):
+        with tf.GradientTape() as tape:
+            tape.watch([a, c])
+            value = tf.reduce_sum(balanced_l1(a, c))
+        return tape.gradient(value, [a, c])
+
+    t = np.float32([[0.0, 0.0, 1.0, 1.0]])
+    p = t + np.float32([[0.5], [-0.2], [2.0]]) * np.float32([1, 0, 1, 0])
+    grad_t, grad_p = grads(t, p)
+    assert grad_t.shape == (1, 4) and grad_p.shape == (3, 4)
+    np.testing.assert_allclose(grad_t.numpy(), -grad_p.numpy().sum(0,
+                                                                   keepdims=True),
+                               rtol=1e-6)
+
+
 def _compiled(fn, x):
     """fn(x) compiled by XLA, where `_log1p` takes its XLA form."""
     import keras
