@@ -26,9 +26,22 @@ def _file_mode(path: Path) -> int:
     which would hide published results from other users)."""
     if path.exists():
         return path.stat().st_mode & 0o7777
-    umask = os.umask(0)  # the only way to read it; set back at once
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask: from /proc on Linux (setting it to read it, the
+    portable way, briefly changes it for every thread)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
 
 
 def write_bytes(path, data: bytes, overwrite: bool = True) -> str:
@@ -42,14 +55,14 @@ def write_bytes(path, data: bytes, overwrite: bool = True) -> str:
     Returns:
         `path` as a string.
     """
-    path = Path(path)
+    given, path = str(path), Path(os.path.realpath(path))  # a link: its file
     if path.exists() and not overwrite:
         raise ValueError(f"Expected a new output file (pass --overwrite to "
-                         f"replace it). Received: output={str(path)!r}, "
+                         f"replace it). Received: output={given!r}, "
                          "which exists")
     if path.is_dir():
         raise ValueError(f"Expected an output file. Received: "
-                         f"output={str(path)!r}, a folder")
+                         f"output={given!r}, a folder")
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _file_mode(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.",
@@ -63,7 +76,7 @@ def write_bytes(path, data: bytes, overwrite: bool = True) -> str:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
-    return str(path)
+    return given
 
 
 def write_text(path, text: str, overwrite: bool = True) -> str:
@@ -100,11 +113,12 @@ def write_json(path, value: Any, overwrite: bool = True,
 
 
 def write_figure(path, figure, **savefig_kwargs) -> str:
-    """Writes a matplotlib `figure` as PNG through `write_bytes` (drawn into
-    memory first: `savefig` writes in place) and closes it.
+    """Writes a matplotlib `figure` through `write_bytes` (drawn into memory
+    first: `savefig` writes in place), in the format `path`'s suffix names
+    (PNG without one), and closes it.
 
     Args:
-        path: the PNG file to write (replaced); parents are created.
+        path: the file to write (replaced); parents are created.
         figure: a `matplotlib.figure.Figure`.
         **savefig_kwargs: for `figure.savefig` (`dpi`, ...).
 
@@ -113,9 +127,10 @@ def write_figure(path, figure, **savefig_kwargs) -> str:
     """
     import matplotlib.pyplot as plt
 
-    png = io.BytesIO()
+    drawn = io.BytesIO()
     try:
-        figure.savefig(png, format="png", **savefig_kwargs)
+        figure.savefig(drawn, format=Path(path).suffix[1:].lower() or "png",
+                       **savefig_kwargs)
     finally:
         plt.close(figure)
-    return write_bytes(path, png.getvalue())
+    return write_bytes(path, drawn.getvalue())

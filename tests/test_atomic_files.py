@@ -162,3 +162,32 @@ def test_figure_written_whole_and_closed(tmp_path):
     assert path.read_bytes() == png
     assert not plt.fignum_exists(broken.number)
     assert os.listdir(tmp_path) == ["plot.png"]
+
+
+def test_a_link_is_written_through(tmp_path):
+    """As `open(path, "w")`: the file a symbolic link names is replaced,
+    the link stays."""
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    assert atomic_files.write_text(link, "new") == str(link)
+    assert link.is_symlink() and target.read_text() == "new"
+
+
+def test_figure_format_follows_the_suffix(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure = plt.figure()
+    atomic_files.write_figure(tmp_path / "plot.svg", figure)
+    assert b"<svg" in (tmp_path / "plot.svg").read_bytes()[:400]
+
+
+def test_umask_read_without_changing_it():
+    umask = os.umask(0o027)
+    try:
+        assert atomic_files._umask() == 0o027
+    finally:
+        os.umask(umask)
