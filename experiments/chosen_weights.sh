@@ -20,18 +20,24 @@ KEPT=experiments/chosen-weights
 if [ "${1:-}" = save ]; then save_kept $OUT $KEPT; exit 0; fi
 DATASET=${1:?Expected a dataset, bccd or raccoon, then losses}
 shift
+# Arrays, not strings: "[600]" must not meet the shell's globbing.
 case $DATASET in
   bccd) convert_bccd
-        S="--config model_garden_configs/faster_rcnn/compare_bccd_cpu.yaml
+        S=(--config model_garden_configs/faster_rcnn/compare_bccd_cpu.yaml
            --data data/bccd --steps 1000 --curve-every 200
-           --set trainer.optimizer_config.learning_rate.stepwise.boundaries=[600]" ;;
+           --set "trainer.optimizer_config.learning_rate.stepwise.boundaries=[600]") ;;
   raccoon) convert_raccoon
-        S="--config model_garden_configs/faster_rcnn/compare_raccoon_cpu.yaml
+        S=(--config model_garden_configs/faster_rcnn/compare_raccoon_cpu.yaml
            --data data/raccoon --steps 1500 --curve-every 250
-           --set trainer.optimizer_config.learning_rate.stepwise.boundaries=[1000]" ;;
+           --set "trainer.optimizer_config.learning_rate.stepwise.boundaries=[1000]") ;;
   *) echo "Expected a dataset, bccd or raccoon. Received: $DATASET" >&2
      exit 2 ;;
 esac
+if [ $# -eq 0 ]; then
+  echo "Expected losses after the dataset (huber, smooth_iou, giou," \
+       "ciou). Received: none" >&2
+  exit 2
+fi
 restore_kept $OUT $KEPT
 trap 'save_kept $OUT $KEPT' EXIT
 for L in "$@"; do
@@ -42,10 +48,15 @@ for L in "$@"; do
     exit 2
   fi
   W=$(python -c 'import json, sys
-print(json.load(open(sys.argv[1]))["sweep"]["choices"][sys.argv[2]]["value"])' \
-      "$SUMMARY" "$L")
+choice = json.load(open(sys.argv[1])).get("sweep", {}).get("choices", {})
+print(choice.get(sys.argv[2], {}).get("value") or "")' "$SUMMARY" "$L")
+  if [ -z "$W" ]; then
+    echo "Expected a chosen weight for $L in $SUMMARY (its sweep" \
+         "unfinished?). Received: none" >&2
+    exit 2
+  fi
   echo "$DATASET $L: box-loss weight $W (chosen on BCCD validation)"
-  keras-boxloss compare $S --losses $L --seeds 3 --no-progress \
+  keras-boxloss compare "${S[@]}" --losses $L --seeds 3 --no-progress \
     --set task.losses.rpn_box_weight=$W --set task.losses.frcnn_box_weight=$W \
     --output-dir $OUT/$DATASET-$L
 done

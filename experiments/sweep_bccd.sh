@@ -18,9 +18,11 @@ if [ "${1:-}" = save ]; then save_kept $OUT $KEPT; exit 0; fi
 restore_kept $OUT $KEPT
 convert_bccd
 trap 'save_kept $OUT $KEPT' EXIT
-C="--config model_garden_configs/faster_rcnn/compare_bccd_cpu.yaml --data data/bccd --seeds 1
-   --steps 1000 --curve-every 200 --no-progress --evaluate-on validation
-   --set trainer.optimizer_config.learning_rate.stepwise.boundaries=[600]"
+# An array, not a string: "[600]" must not meet the shell's globbing.
+C=(--config model_garden_configs/faster_rcnn/compare_bccd_cpu.yaml
+   --data data/bccd --seeds 1 --steps 1000 --curve-every 200 --no-progress
+   --evaluate-on validation
+   --set "trainer.optimizer_config.learning_rate.stepwise.boundaries=[600]")
 # IoU-type losses at {1, 2, 5, 10}; Huber at {0.5, 1, 2}; one output
 # folder each (a comparison has one sweep).
 for L in ${*:-huber smooth_iou giou ciou}; do
@@ -31,7 +33,7 @@ for L in ${*:-huber smooth_iou giou ciou}; do
          "Received: $L" >&2
        exit 2 ;;
   esac
-  keras-boxloss compare $C --losses $L \
+  keras-boxloss compare "${C[@]}" --losses $L \
     --sweep task.losses.rpn_box_weight+task.losses.frcnn_box_weight=$WEIGHTS \
     --output-dir $OUT/$L
 done

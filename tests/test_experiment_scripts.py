@@ -76,6 +76,29 @@ def test_chosen_weights_refuses_a_loss_without_a_finished_sweep(tree):
     assert result.returncode == 2
     assert "Expected a dataset, bccd or raccoon. Received: coco" in (
         result.stderr)
+    result, _ = run(tree, "chosen_weights.sh", "bccd")
+    assert result.returncode == 2
+    assert "Expected losses after the dataset" in result.stderr
+    folder = tree / "experiments" / "sweep-bccd" / "giou"
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text('{"sweep": {"choices": {}}}')
+    result, calls = run(tree, "chosen_weights.sh", "bccd", "giou")
+    assert result.returncode == 2 and calls == []
+    assert "Expected a chosen weight for giou" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bracketed_overrides_are_not_globbed(tree):
+    """A file named like a glob match of "boundaries=[600]" in the working
+    folder must not replace the override."""
+    (tree / "trainer.optimizer_config.learning_rate.stepwise.boundaries=6"
+     ).write_text("")
+    write_sweep_summary(tree, "huber", "1")
+    _, calls = run(tree, "chosen_weights.sh", "bccd", "huber")
+    _, more = run(tree, "sweep_bccd.sh", "huber")
+    assert len(more) == 2
+    for call in more:
+        assert "stepwise.boundaries=[600]" in call
 
 
 def test_sweep_runs_the_asked_losses_at_their_weights(tree):
