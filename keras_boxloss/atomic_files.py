@@ -4,7 +4,7 @@
 renames it into place (`os.replace`, atomic on one file system), so a
 failing or interrupted write leaves the old file, or no file, never half
 of one. `write_bytes`, `write_json` and `write_figure` are the same for
-bytes, JSON and a matplotlib figure's PNG.
+bytes, JSON and a matplotlib figure (drawn in its file's format).
 
 Folders have their own variant: `training.export.write_atomically` and
 `data.output_folder.replacing_folder` build a folder beside the target and
