@@ -3,8 +3,9 @@
 `write_text` writes to a hidden temporary file beside the target and
 renames it into place (`os.replace`, atomic on one file system), so a
 failing or interrupted write leaves the old file, or no file, never half
-of one. `write_bytes`, `write_json` and `write_figure` are the same for
-bytes, JSON and a matplotlib figure (drawn in its file's format).
+of one. `write_bytes`, `write_json`, `write_drawn` and `write_figure`
+are the same for bytes, JSON, a writer that only writes into a file object
+(`np.savez`, PIL) and a matplotlib figure (in its file's format).
 
 Folders have their own variant: `training.export.write_atomically` and
 `data.output_folder.replacing_folder` build a folder beside the target and
@@ -17,7 +18,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 
 def _file_mode(path: Path) -> int:
@@ -112,10 +113,29 @@ def write_json(path, value: Any, overwrite: bool = True,
     return write_text(path, json.dumps(value, **json_kwargs), overwrite)
 
 
+def write_drawn(path, draw: Callable[[BinaryIO], Any],
+                overwrite: bool = True) -> str:
+    """Writes what `draw(file)` writes into a binary file object, through
+    `write_bytes`: for writers that only write in place (matplotlib's
+    `savefig`, `np.savez`, PIL's `Image.save`), drawn into memory first.
+
+    Args:
+        path: the file to write; its parent folders are created.
+        draw: called once with an in-memory binary file to write to.
+        overwrite: replace an existing file (else a ValueError).
+
+    Returns:
+        `path` as a string.
+    """
+    drawn = io.BytesIO()
+    draw(drawn)
+    return write_bytes(path, drawn.getvalue(), overwrite)
+
+
 def write_figure(path, figure, **savefig_kwargs) -> str:
-    """Writes a matplotlib `figure` through `write_bytes` (drawn into memory
-    first: `savefig` writes in place), in the format `path`'s suffix names
-    (PNG without one), and closes it.
+    """Writes a matplotlib `figure` through `write_drawn`, in the format
+    `path`'s suffix names (PNG without one), and closes it (on failure
+    too).
 
     Args:
         path: the file to write (replaced); parents are created.
@@ -127,10 +147,9 @@ def write_figure(path, figure, **savefig_kwargs) -> str:
     """
     import matplotlib.pyplot as plt
 
-    drawn = io.BytesIO()
     try:
-        figure.savefig(drawn, format=Path(path).suffix[1:].lower() or "png",
-                       **savefig_kwargs)
+        return write_drawn(path, lambda file: figure.savefig(
+            file, format=Path(path).suffix[1:].lower() or "png",
+            **savefig_kwargs))
     finally:
         plt.close(figure)
-    return write_bytes(path, drawn.getvalue())

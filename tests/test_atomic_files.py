@@ -191,3 +191,21 @@ def test_umask_read_without_changing_it():
         assert atomic_files._umask() == 0o027
     finally:
         os.umask(umask)
+
+
+def test_drawn_file_written_whole(tmp_path):
+    """A writer that only writes into a file object: its bytes, or, when it
+    fails midway, the old file."""
+    path = tmp_path / "arrays.npz"
+    atomic_files.write_drawn(path, lambda file: np.savez(file, a=np.arange(3)))
+    assert np.load(path)["a"].tolist() == [0, 1, 2]
+    before = path.read_bytes()
+
+    def failing(file):
+        file.write(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError):
+        atomic_files.write_drawn(path, failing)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["arrays.npz"]

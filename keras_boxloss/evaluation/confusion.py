@@ -17,7 +17,6 @@ Crowd ground truth takes no part. Predictions of classes the label map
 lacks are left out and counted in `num_predictions_outside_label_map`.
 """
 
-
 import numpy as np
 
 from keras_boxloss import atomic_files

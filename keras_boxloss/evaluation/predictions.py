@@ -20,7 +20,6 @@ On disk (`save_predictions` / `load_predictions`, chosen by extension):
   rows with a negative class (or beyond `num_detections`) are padding.
 """
 
-import io
 import json
 import os
 
@@ -104,13 +103,11 @@ def save_predictions(predictions, path):
             n = len(p["scores"])
             boxes[i, :n], scores[i, :n], classes[i, :n] = (
                 p["boxes"], p["scores"], p["classes"])
-        buffer = io.BytesIO()  # then written whole (np.savez writes in place)
-        np.savez(buffer, source_ids=np.array([p["source_id"]
-                                              for p in predictions]),
-                 boxes=boxes, scores=scores, classes=classes,
-                 num_detections=np.array([len(p["scores"])
-                                          for p in predictions]))
-        atomic_files.write_bytes(path, buffer.getvalue())
+        atomic_files.write_drawn(path, lambda file: np.savez(
+            file, source_ids=np.array([p["source_id"] for p in predictions]),
+            boxes=boxes, scores=scores, classes=classes,
+            num_detections=np.array([len(p["scores"])
+                                     for p in predictions])))
     else:
         raise ValueError(f"Expected a .json or .npz predictions path. "
                          f"Received: path={str(path)!r}")

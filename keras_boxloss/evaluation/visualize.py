@@ -112,8 +112,7 @@ def save_visualizations(ground_truth, predictions, output_dir, count,
         path = os.path.join(output_dir, _png_name(key, record.filename))
         if path in paths:  # two keys that differ only in odd characters
             path = path[:-4] + f"_{len(paths)}.png"
-        png = io.BytesIO()  # then renamed in whole (PIL writes in place)
-        drawn.save(png, format="PNG")
-        atomic_files.write_bytes(path, png.getvalue())
+        atomic_files.write_drawn(
+            path, lambda file, image=drawn: image.save(file, format="PNG"))
         paths.append(path)
     return paths
