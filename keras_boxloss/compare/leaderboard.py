@@ -10,7 +10,10 @@ Each comparison folder holds `summary.json` and `compare.json` (what
 `compare` writes). Sweeps and comparisons evaluated on the validation split
 choose settings (one seed, on validation): they are skipped, and the output
 says so. One comparison per (column, loss): the caller passes the folders
-it means (e.g. each loss at its chosen weight).
+it means (e.g. each loss at its chosen weight). A column joined from
+several folders (one per loss and weight, as issue 19's chosen-weight runs
+are) also gets the paper's Tables 2 and 3 in full, with the paired tests,
+as one comparison's `results.md` shows them.
 """
 
 import os
@@ -18,6 +21,7 @@ import re
 
 from keras_boxloss.compare.files import read_json
 from keras_boxloss.compare.runner import detector_of, read_config
+from keras_boxloss.compare import summary as summary_lib
 from keras_boxloss.compare.summary import MIN_SEEDS, _p_value, paired_test
 
 DETECTORS = {"faster_rcnn": "Faster R-CNN", "ssd": "SSD",
@@ -171,7 +175,9 @@ def leaderboard(folders) -> str:
         A markdown table (dataset | detector | steps | loss | weight |
         seeds | mAP@.5 | p vs Huber | mean IoU | p vs Huber), sorted by
         column, then by mAP@.5 (best first), and lines naming each
-        column's folders and the folders skipped.
+        column's folders and the folders skipped; then, for each column
+        joined from several folders, its Tables 2 and 3 in full with the
+        paired tests (`summary.format_markdown`) and each loss's weight.
 
     Raises:
         FileNotFoundError: a folder without `summary.json` or
@@ -221,7 +227,7 @@ def leaderboard(folders) -> str:
             entries[column, loss] = {
                 "folder": folder, "weight": weight,
                 **{key: summary["metrics"].get(key, {}).get(loss)
-                   for key, _ in METRICS}}
+                   for key, _ in summary_lib.METRICS}}
     lines = ["| dataset | detector | steps | loss | weight | seeds | "
              "mAP@.5 | p vs Huber | mean IoU | p vs Huber |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -258,5 +264,25 @@ def leaderboard(folders) -> str:
     lines += ["", "Skipped (settings chosen on validation, not results): " +
               ", ".join(skipped) + "." if skipped else
               "Skipped: none."]
+    for column, names in sorted(sources.items(), key=lambda item: (
+            item[0][0], item[0][1], str(item[0][2]).zfill(12))):
+        if len(names) > 1:
+            lines += ["", _joined_tables(column, names, {
+                loss: entry for (c, loss), entry in sorted(
+                    entries.items(), key=order) if c == column})]
     return "\n".join(lines) + "\n"
+
+
+def _joined_tables(column, names, entries):
+    """Tables 2 and 3 of a column joined from several folders, with the
+    winner's paired test per metric (`summary.format_markdown`)."""
+    table = {key: {loss: entry[key] for loss, entry in entries.items()
+                   if entry.get(key)} for key, _ in summary_lib.METRICS}
+    title = (f"{column[0]}, {column[1]}, {column[2]} steps: Tables 2 and 3 "
+             f"(joined from {', '.join(names)})")
+    text = summary_lib.format_markdown(
+        {"metrics": table, "winners": summary_lib.rank(table)},
+        list(entries), title)
+    return text + "\nBox-loss weights: " + "; ".join(
+        f"{loss} {entry['weight']}" for loss, entry in entries.items()) + "."
 

@@ -96,6 +96,14 @@ def summarize(results, losses):
                 mean, std = mean_std(list(by_seed.values()))
                 table[key][loss] = {"mean": mean, "std": std,
                                     "n": len(by_seed), "by_seed": by_seed}
+    return {"metrics": table, "winners": rank(table)}
+
+
+def rank(table):
+    """The winner of each metric of `summarize`'s `metrics` table (rows
+    may come from several comparisons, as the leaderboard joins them):
+    `{key: {"loss", "runner_up", "lead", "n", "t", "p", "ci",
+    "exceeds_noise", "versus"}}`, as `summarize` documents."""
     winners = {}
     for key, rows in table.items():
         if len(rows) < 2:
@@ -109,7 +117,7 @@ def summarize(results, losses):
         winners[key] = {"loss": None if tie else best,
                         "runner_up": ranked[1], **versus[ranked[1]],
                         "versus": versus}
-    return {"metrics": table, "winners": winners}
+    return winners
 
 
 def _noise_word(test):

@@ -107,6 +107,45 @@ def test_cells_are_mean_std_and_paired_p_against_huber_across_folders(
     assert "Skipped: none." in markdown
 
 
+def _joined_section(markdown):
+    assert markdown.count("Tables 2 and 3 (joined from") == 1, markdown
+    return markdown.split("Tables 2 and 3 (joined from", 1)[1]
+
+
+def test_a_column_joined_from_folders_gets_tables_2_and_3_in_full(tmp_path):
+    """Item 2's report: one folder per loss at its own weight -> the
+    paper's tables as one comparison's results.md has them, the winner's
+    paired test worked out here with SciPy."""
+    config = _config(tmp_path)
+    folders = [_folder(tmp_path, "bccd-huber", {"huber": HUBER}, config),
+               _folder(tmp_path, "bccd-giou", {"giou": GIOU}, config,
+                       overrides=["loss.alpha=5"])]
+
+    section = _joined_section(leaderboard(folders))
+
+    assert section.startswith(" bccd-huber, bccd-giou)")
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")
+            for line in section.splitlines() if line.startswith("| ")}
+    # Table 3's mAP@.5: giou 0.663 leads huber 0.600 (bold: the winner)
+    assert f"**{_mean_std(GIOU, 0)}**" in rows["giou"]
+    assert _mean_std(HUBER, 0) in rows["huber"]
+    assert "mAP@.75 (T3)" in rows["loss"] and "mean IoU (T2)" in rows["loss"]
+    lead = rows["mAP@.5"]
+    assert lead[1:3] == ["giou", "huber"]
+    differences = [GIOU[s][0] - HUBER[s][0] for s in HUBER]
+    assert lead[3] == f"{np.mean(differences):+.3f}"
+    assert lead[6] == f"{_p(GIOU, HUBER, 0):.3f}"
+    assert "Box-loss weights: giou 5; huber config default (1)." in section
+
+
+def test_a_column_from_one_folder_gets_no_joined_tables(tmp_path):
+    # its folder's results.md has them already
+    markdown = leaderboard([_folder(tmp_path, "c",
+                                    {"huber": HUBER, "giou": GIOU},
+                                    _config(tmp_path))])
+    assert "Tables 2 and 3" not in markdown
+
+
 def test_fewer_than_three_common_seeds_cannot_decide(tmp_path):
     config = _config(tmp_path)
     two = {seed: GIOU[seed] for seed in (0, 1)}
