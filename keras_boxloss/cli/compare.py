@@ -82,11 +82,12 @@ def add_arguments(parser):
              "test) (default: test)")
     parser.add_argument(
         "--leaderboard", nargs="+", metavar="DIR",
-        help="train nothing: print the leaderboard of finished comparison "
-             "folders (with summary.json and compare.json) as markdown, "
-             "one row per loss and (dataset, detector, steps), p-values "
-             "against huber; sweeps and validation-split comparisons are "
-             "skipped, and named")
+        help="train nothing: print the leaderboard of comparison folders "
+             "(with compare.json and summary.json) as markdown, one row "
+             "per loss and (dataset, detector, steps), p-values against "
+             "huber, and Tables 2 and 3 of a setting joined from several "
+             "folders; sweeps, validation-split comparisons and unfinished "
+             "ones (no summary.json) are skipped, and named")
     add_set_argument(parser, "override a config field for every run, e.g. "
                              "--set trainer.steps_per_epoch=25 (Model "
                              "Garden: its dotted keys)")

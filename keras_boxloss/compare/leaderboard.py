@@ -8,14 +8,15 @@ the loss was trained with (`compare.json`'s overrides, else the config's).
 
 Each comparison folder holds `summary.json` and `compare.json` (what
 `compare` writes). Sweeps and comparisons evaluated on the validation split
-choose settings (one seed, on validation): they are skipped, and the output
-says so. One comparison per (column, loss): the caller passes the folders
+choose settings (one seed, on validation), and a comparison still running
+has no `summary.json` yet: they are skipped, and the output says so. One comparison per (column, loss): the caller passes the folders
 it means (e.g. each loss at its chosen weight). A column joined from
 several folders (one per loss and weight, as issue 19's chosen-weight runs
 are) also gets the paper's Tables 2 and 3 in full, with the paired tests,
 as one comparison's `results.md` shows them.
 """
 
+import glob
 import os
 import re
 
@@ -115,19 +116,23 @@ def _steps(invocation, summary):
 
 
 def _read_folder(folder):
-    files = {}
-    for name in ("summary.json", "compare.json"):
-        path = os.path.join(folder, name)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(
-                f"Expected a finished comparison folder with summary.json "
-                f"and compare.json (`keras-boxloss compare` output). "
-                f"Received: {folder} without {name}")
-        files[name] = read_json(path)
-    return files["summary.json"], files["compare.json"]
+    """`(summary, invocation)`; summary None while the comparison runs
+    (`compare` writes summary.json after its last run)."""
+    invocation = os.path.join(folder, "compare.json")
+    if not os.path.isfile(invocation):
+        raise FileNotFoundError(
+            f"Expected a comparison folder with compare.json (`keras-boxloss "
+            f"compare` output). Received: {folder} without compare.json")
+    summary = os.path.join(folder, "summary.json")
+    return (read_json(summary) if os.path.isfile(summary) else None,
+            read_json(invocation))
 
 
-def _skip_reason(invocation, summary):
+def _skip_reason(folder, invocation, summary):
+    if summary is None:
+        finished = len(glob.glob(os.path.join(folder, "runs", "*",
+                                              "metrics.json")))
+        return f"unfinished: {finished} run(s) done, no summary.json yet"
     if invocation.get("sweep") or summary.get("sweep"):
         keys = "+".join(invocation["sweep"]["keys"]) if invocation.get(
             "sweep") else "a config value"
@@ -180,8 +185,9 @@ def leaderboard(folders) -> str:
         paired tests (`summary.format_markdown`) and each loss's weight.
 
     Raises:
-        FileNotFoundError: a folder without `summary.json` or
-            `compare.json`, or whose config is not found.
+        FileNotFoundError: a folder without `compare.json`, or whose
+            config is not found (one without `summary.json` is unfinished:
+            skipped and named).
         ValueError: two folders with the same loss in the same column.
     """
     entries, sources, settings, skipped = {}, {}, {}, []
@@ -189,7 +195,7 @@ def leaderboard(folders) -> str:
     for folder in dict.fromkeys(os.path.normpath(f) for f in folders):
         summary, invocation = _read_folder(folder)
         name = os.path.basename(os.path.normpath(folder))
-        reason = _skip_reason(invocation, summary)
+        reason = _skip_reason(folder, invocation, summary)
         if reason:
             skipped.append(f"{name} ({reason})")
             continue
@@ -261,9 +267,10 @@ def leaderboard(folders) -> str:
     lines += [f"- {', '.join(map(str, column))}: {', '.join(names)}"
               for column, names in sorted(sources.items(), key=lambda item: (
                   item[0][0], item[0][1], str(item[0][2]).zfill(12)))]
-    lines += ["", "Skipped (settings chosen on validation, not results): " +
-              ", ".join(skipped) + "." if skipped else
-              "Skipped: none."]
+    lines += ["", "Skipped (not results: sweeps and validation-split "
+                  "comparisons choose settings, unfinished ones have no "
+                  "summary yet): " + ", ".join(skipped) + "." if skipped
+              else "Skipped: none."]
     for column, names in sorted(sources.items(), key=lambda item: (
             item[0][0], item[0][1], str(item[0][2]).zfill(12))):
         if len(names) > 1:

@@ -222,19 +222,36 @@ def test_sweeps_and_validation_comparisons_are_skipped_and_named(tmp_path):
     markdown = leaderboard(folders)
     assert "giou" not in markdown.split("Sources")[0]
     assert "ciou" not in markdown.split("Sources")[0]
-    assert ("Skipped (settings chosen on validation, not results): sweep "
-            "(a sweep of loss.alpha), on-val (evaluated on the validation "
-            "split).") in markdown
+    assert ("comparisons choose settings, unfinished ones have no summary "
+            "yet): sweep (a sweep of loss.alpha), on-val (evaluated on the "
+            "validation split).") in markdown
 
 
-@pytest.mark.parametrize("missing", ["summary.json", "compare.json"])
-def test_folder_without_its_files_is_an_error_naming_them(tmp_path,
-                                                          missing):
+def test_folder_without_compare_json_is_an_error_naming_it(tmp_path):
     folder = _folder(tmp_path, "c", {"huber": HUBER}, _config(tmp_path))
-    (tmp_path / "c" / missing).unlink()
+    (tmp_path / "c" / "compare.json").unlink()
     with pytest.raises(FileNotFoundError,
-                       match=f"Received: {folder} without {missing}"):
+                       match=f"Received: {folder} without compare.json"):
         leaderboard([folder])
+
+
+def test_a_comparison_still_running_is_skipped_and_named(tmp_path):
+    """A study spread over sessions keeps finished runs before its
+    summary.json exists: the leaderboard names it, and counts its runs."""
+    config = _config(tmp_path)
+    done = _folder(tmp_path, "bccd-huber", {"huber": HUBER}, config)
+    running = _folder(tmp_path, "bccd-giou", {"giou": GIOU}, config)
+    (tmp_path / "bccd-giou" / "summary.json").unlink()
+    (tmp_path / "bccd-giou" / "runs" / "giou-seed0").mkdir(parents=True)
+    (tmp_path / "bccd-giou" / "runs" / "giou-seed0" /
+     "metrics.json").write_text("{}")
+    (tmp_path / "bccd-giou" / "runs" / "giou-seed1").mkdir()  # in progress
+
+    markdown = leaderboard([done, running])
+
+    assert "giou" not in markdown.split("Sources")[0]
+    assert ("bccd-giou (unfinished: 1 run(s) done, no summary.json yet)."
+            in markdown)
 
 
 @pytest.mark.parametrize("detector,overrides,yaml_values,expected", [
@@ -295,4 +312,4 @@ def test_cli_prints_the_leaderboard_and_refuses_training_options(
                  "--seeds", "5", "--set", "loss.alpha=9"]) == 2
     assert "drop --set, --losses, --seeds" in capsys.readouterr().err
     assert main(["compare", "--leaderboard", str(tmp_path / "nope")]) == 2
-    assert "without summary.json" in capsys.readouterr().err
+    assert "without compare.json" in capsys.readouterr().err
