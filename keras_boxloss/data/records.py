@@ -207,8 +207,16 @@ def from_tf_example(example, where="a record"):
         kind = feature.WhichOneof("kind")
         return list(getattr(feature, kind).value) if kind else []
 
-    def single(key):
-        found = values(key)
+    def strings(key):  # bytes features: an int64 source_id is no name
+        kind = features[key].WhichOneof("kind") if key in features else None
+        if kind not in (None, "bytes_list"):
+            raise ValueError(
+                f"Expected {key!r} as strings (a bytes_list) in {where}. "
+                f"Received: {kind} {values(key)[:3]}")
+        return values(key)
+
+    def single(key, read=values):
+        found = read(key)
         if len(found) != 1:
             raise ValueError(
                 f"Expected one value for {key!r} in {where}. "
@@ -225,14 +233,14 @@ def from_tf_example(example, where="a record"):
         (0, 4))
     classes = values("image/object/class/label")
     texts = [t.decode("utf-8", "replace")
-             for t in values("image/object/class/text")]
+             for t in strings("image/object/class/text")]
 
     def text(key):  # optional single strings: absent reads as ""
-        found = values(key)
+        found = strings(key)
         return found[0].decode("utf-8", "replace") if found else ""
 
     try:
-        encoded = single("image/encoded")
+        encoded = single("image/encoded", strings)
         image_format = text("image/format")
         if not image_format:  # optional in the OD API: tell by the bytes
             image_format = "png" if encoded[:4] == b"\x89PNG" else "jpeg"

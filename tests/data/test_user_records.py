@@ -66,6 +66,25 @@ def test_unknown_image_format_names_the_record():
                         "x.record record 3")
 
 
+@pytest.mark.parametrize("key", ["image/source_id", "image/filename",
+                                 "image/format", "image/encoded",
+                                 "image/object/class/text"])
+def test_a_number_where_a_string_belongs_names_key_and_record(key):
+    """A script that writes `int64_list` for a string feature (a numeric
+    source_id): an error naming the key, the record and what it found,
+    not a traceback from `.decode`."""
+    import tensorflow as tf
+
+    number = tf.train.Feature(int64_list=tf.train.Int64List(value=[7]))
+    example = _example(**{key: number}).SerializeToString()
+    with pytest.raises(ValueError) as error:
+        from_tf_example(example, "f record 3")
+    message = str(error.value)
+    assert f"Expected {key!r} as strings (a bytes_list) in f record 3" \
+        in message
+    assert "Received: int64_list [7]" in message
+
+
 def test_optional_features_and_keys(tmp_path):
     path = _write(tmp_path / "u.record", [
         _example(filename="a.jpg"),
