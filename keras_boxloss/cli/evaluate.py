@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     if args.config:
         from keras_boxloss.training.config import load_config
 
-        settings = load_config(args.config)
+        settings = load_config(args.config, for_training=False)
         if not args.data:
             if not settings.data.validation:
                 raise ValueError(

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     config, model = load_trained(args.model_dir, args.checkpoint or "last")
     settings = config
     if args.config:
-        settings = load_config(args.config)
+        settings = load_config(args.config, for_training=False)
         if settings.model != config.model or settings.detector != (
                 config.detector):
             raise ValueError(

@@ -33,7 +33,10 @@ class Imported:
     yaml_text: str = ""       # faster_rcnn: the mapping's commented YAML
 
 
-def import_pipeline(path, overrides=()) -> Imported:
+def import_pipeline(path, overrides=(), for_training: bool = True
+                    ) -> Imported:
+    """`for_training=False`: read to evaluate, export or predict; the
+    training-only fields (`train_config.TRAINING_ONLY`) are not checked."""
     pipe = load_pipeline(path, overrides)
     report = Report(pipe.source)
     for key, line in pipe.removed:
@@ -47,7 +50,7 @@ def import_pipeline(path, overrides=()) -> Imported:
 
         target = Target()
         map_ssd(pipe, report, target)
-        map_train_config(pipe, report, target)
+        map_train_config(pipe, report, target, for_training)
         map_input_readers(pipe, report, target)
         report.finish(pipe.root)
         _apply_own(target.values, pipe.own_overrides, target.origins)
@@ -104,9 +107,11 @@ def print_report(report: Report, file=None) -> None:
                   file=file)
 
 
-def load_detector_config(path, overrides=(), quiet: bool = False):
+def load_detector_config(path, overrides=(), quiet: bool = False,
+                         for_training: bool = True):
     """The `DetectorConfig` of an SSD pipeline.config (see the module
-    docstring); a Faster R-CNN one is an error pointing at garden-train."""
+    docstring); a Faster R-CNN one is an error pointing at garden-train.
+    `for_training=False`: as `import_pipeline`."""
     kind = load_pipeline(path, overrides, check_paths=False).kind
     if kind != "ssd":
         raise ValueError(
@@ -117,7 +122,7 @@ def load_detector_config(path, overrides=(), quiet: bool = False):
             "--experiment=fasterrcnn_resnetfpn_boxloss --config_file="
             "frcnn.yaml --model_dir=DIR`, or `keras-boxloss compare "
             f"--config {path}`")
-    imported = import_pipeline(path, overrides)
+    imported = import_pipeline(path, overrides, for_training)
     if not quiet:
         print_report(imported.report)
     return detector_config(imported, path)

@@ -265,7 +265,20 @@ def map_augmentation(train: Section, target: Target) -> None:
                f"{train.path}.data_augmentation_options")
 
 
-def map_train_config(pipe: Pipeline, report: Report, target: Target) -> None:
+# Fields only training reads: a config read to evaluate, export or predict
+# (`for_training=False`) does not check them, so a tutorial config whose
+# fine_tune_checkpoint is an OD API checkpoint, or whose num_steps is 0,
+# serves those commands as it is (the OD API's exporter ignores them too).
+TRAINING_ONLY = ("num_steps", "fine_tune_checkpoint",
+                 "fine_tune_checkpoint_type", "from_detection_checkpoint",
+                 "fine_tune_checkpoint_version",
+                 "load_all_detection_checkpoint_vars")
+
+
+def map_train_config(pipe: Pipeline, report: Report, target: Target,
+                     for_training: bool = True) -> None:
+    """train_config -> ours. `for_training=False`: the `TRAINING_ONLY`
+    fields are accounted as not read instead of checked."""
     train = Section(pipe.root, "", report).sub("train_config")
     if not train:
         raise ValueError(f"{pipe.source}: Expected a train_config section. "
@@ -277,7 +290,12 @@ def map_train_config(pipe: Pipeline, report: Report, target: Target) -> None:
     else:
         report.mark("train_config.batch_size", None, "honoured",
                     "absent: the OD API's default 32", line=train.line())
-    steps = _num(train, "num_steps", 0, int)
+    if not for_training:
+        for name in TRAINING_ONLY:
+            if train.has(name):
+                train.honoured(name, "training only: not read to "
+                                     "evaluate, export or predict")
+    steps = _num(train, "num_steps", 0, int) if for_training else 1
     if steps < 1:
         raise ValueError(
             f"{train.where('num_steps') if train.has('num_steps') else train.where()}"
@@ -285,11 +303,13 @@ def map_train_config(pipe: Pipeline, report: Report, target: Target) -> None:
             "forever in the OD API; keras-boxloss needs a step count: "
             "--set train_config.num_steps=N). Received: "
             f"num_steps={steps}")
-    target.set("trainer.steps", steps, "train_config.num_steps")
-    target.set("trainer.steps_per_epoch", min(steps, 1000))
-    train.honoured("num_steps", f"trainer.steps: {steps}")
+    if for_training:
+        target.set("trainer.steps", steps, "train_config.num_steps")
+        target.set("trainer.steps_per_epoch", min(steps, 1000))
+        train.honoured("num_steps", f"trainer.steps: {steps}")
     map_optimizer(train, target)
-    map_fine_tune(pipe, train, target)
+    if for_training:
+        map_fine_tune(pipe, train, target)
     map_augmentation(train, target)
     if _bool(train, "use_bfloat16", False):
         # The OD API's bfloat16 keeps float32 variables and losses, which is

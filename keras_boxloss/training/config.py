@@ -217,12 +217,14 @@ def _set_dotted(values, key, text):
     node[parts[-1]] = yaml.safe_load(text)
 
 
-def load_config(path=None, overrides=()):
+def load_config(path=None, overrides=(), for_training: bool = True):
     """Reads a detector config: defaults, then the YAML file, then `overrides`
     (`"trainer.steps=100"`). Raises `ValueError` naming a bad key or value
     and the file. A TF OD API pipeline.config (recognised by its content)
     is converted (`keras_boxloss.odapi.convert`), its overrides in the
-    config's own dotted names."""
+    config's own dotted names; `for_training=False` (evaluate, export,
+    predict) leaves its training-only fields unchecked (a tutorial's OD API
+    fine_tune_checkpoint, num_steps 0)."""
     import yaml
 
     values = {}
@@ -237,7 +239,8 @@ def load_config(path=None, overrides=()):
         if is_pipeline_text(text):  # a TF OD API pipeline.config, by content
             from keras_boxloss.odapi.convert import load_detector_config
 
-            return load_detector_config(path, overrides)
+            return load_detector_config(path, overrides,
+                                        for_training=for_training)
         try:
             values = yaml.safe_load(text) or {}
         except yaml.YAMLError as error:

@@ -134,6 +134,30 @@ def test_train_and_evaluate_from_a_pipeline_config(tiny_data, tmp_path,
     assert max(len(p["scores"]) for p in images) == 7  # an untrained SSD
     # scores every anchor above the threshold: NMS keeps the config's 7
 
+    # The same file as the TF2 tutorial leaves it: fine_tune_checkpoint an
+    # OD API checkpoint and no num_steps, which only `train` needs (it
+    # took --set for them); evaluate reads the rest as it is.
+    zoo = tmp_path / "pre-trained-models" / "checkpoint"
+    zoo.mkdir(parents=True)
+    (zoo / "ckpt-0.index").write_bytes(b"")
+    (zoo / "ckpt-0.data-00000-of-00001").write_bytes(b"")
+    tutorial = tmp_path / "tutorial.config"
+    tutorial.write_text(config_file.read_text().replace(
+        "num_steps: 2", "").replace(
+        "train_config: {", f'train_config: {{\n  fine_tune_checkpoint: '
+        f'"{zoo / "ckpt-0"}"', 1))
+    with pytest.raises(ValueError, match="num_steps >= 1"):
+        load_config(tutorial)
+    with pytest.raises(ValueError, match="fine_tune_checkpoint to be Keras"):
+        load_config(tutorial, ["train_config.num_steps=5"])
+    assert main(["evaluate", "--model-dir", str(model_dir), "--config",
+                 str(tutorial), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "train_config.fine_tune_checkpoint" not in out  # not a warning
+    settings = load_config(tutorial, for_training=False)
+    assert settings.model == trained.model
+    assert settings.postprocess.max_total_detections == 7
+
 
 def test_export_takes_the_nms_of_its_config(tiny_data, tmp_path):
     import numpy as np
