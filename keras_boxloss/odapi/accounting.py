@@ -311,21 +311,33 @@ def resolve_path(text: str, config_dir: str | os.PathLike | None,
     a note on stderr (`where`: the field's `source:line`): that is where the
     OD API's `model_main` reads it, and its TF2 tutorial runs from the
     workspace folder with `pipeline.config` one level down in
-    `models/NAME/`."""
+    `models/NAME/`. A path that names nothing in either folder resolves
+    against the config's folder, with a note naming the field and both
+    folders, so a later "no such file" leads back to the line."""
     path = os.path.expanduser(text)
     if config_dir is None or os.path.isabs(path):
         return path
     beside = os.path.normpath(os.path.join(str(config_dir), path))
-    if not _names_something(beside) and _names_something(path):
-        here = os.path.abspath(path)
-        note = (f"{where + ': ' if where else ''}note: {text!r} is not in "
-                f"the config's folder {config_dir}; using {here} (relative "
-                "to the current folder, as the OD API reads it)")
-        if note not in _PRINTED_NOTES:  # a config is often read twice
-            _PRINTED_NOTES.add(note)
-            print(note, file=sys.stderr)
+    if _names_something(beside):
+        return beside
+    here = os.path.abspath(path)
+    if _names_something(path):
+        _note(f"{where + ': ' if where else ''}note: {text!r} is not in the "
+              f"config's folder {config_dir}; using {here} (relative to the "
+              "current folder, as the OD API reads it)")
         return here
+    # Named nowhere (a typo, or data not made yet): whatever later fails
+    # on `beside` should be traceable to this field and both folders.
+    _note(f"{where + ': ' if where else ''}note: {text!r} names nothing in "
+          f"the config's folder {config_dir} nor in the current folder "
+          f"{os.getcwd()}; using {beside}")
     return beside
+
+
+def _note(note: str) -> None:
+    if note not in _PRINTED_NOTES:  # a config is often read twice
+        _PRINTED_NOTES.add(note)
+        print(note, file=sys.stderr)
 
 
 _PRINTED_NOTES: set = set()

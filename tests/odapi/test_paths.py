@@ -51,7 +51,15 @@ def test_the_config_folder_wins_and_a_missing_path_stays_there(
     (config_dir / "annotations" / "train.record").write_bytes(b"")
     assert resolve_path("annotations/train.record", config_dir) == str(
         config_dir / "annotations" / "train.record")
-    # named nowhere: the config's folder, so errors name that path
-    assert resolve_path("annotations/test.record", config_dir) == str(
-        config_dir / "annotations" / "test.record")
     assert capsys.readouterr().err == ""
+    # named nowhere (a typo): the config's folder, and a note naming the
+    # field and both folders looked in, so the later "no such file" error
+    # on a path the user never wrote leads back to the line
+    assert resolve_path("annotations/trian.record", config_dir,
+                        "pipeline.config:174") == str(
+        config_dir / "annotations" / "trian.record")
+    assert capsys.readouterr().err == (
+        f"pipeline.config:174: note: 'annotations/trian.record' names "
+        f"nothing in the config's folder {config_dir} nor in the current "
+        f"folder {tmp_path}; using {config_dir / 'annotations'}"
+        f"/trian.record\n")
