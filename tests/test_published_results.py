@@ -143,6 +143,10 @@ def test_published_compare_json_is_the_comparisons_invocation(name):
 
 LEADERBOARD = os.path.join(RESULTS, "leaderboard.md")
 LEADERBOARD_COMMAND = "keras-boxloss compare --leaderboard docs/results/*/"
+# issue 19's runs at each loss's chosen weight, kept across sessions
+CHOSEN = os.path.join(ROOT, "experiments", "chosen-weights")
+CHOSEN_COMMAND = ("keras-boxloss compare --leaderboard "
+                  "experiments/chosen-weights/*/")
 
 
 def test_leaderboard_is_generated_from_the_published_results(monkeypatch):
@@ -156,3 +160,22 @@ def test_leaderboard_is_generated_from_the_published_results(monkeypatch):
                          for name in PUBLISHED])
     assert table in page, (
         f"{LEADERBOARD} differs from `{LEADERBOARD_COMMAND}`:\n" + table)
+
+
+def test_chosen_weight_leaderboard_is_generated_from_the_kept_runs(
+        monkeypatch):
+    """The page's first section: the shell's sorted glob of the kept
+    chosen-weight folders, finished or (skipped, named) still running."""
+    from keras_boxloss.compare.leaderboard import leaderboard
+
+    monkeypatch.chdir(ROOT)
+    with open(LEADERBOARD) as f:
+        page = f.read()
+    assert CHOSEN_COMMAND in page
+    folders = sorted(os.path.join("experiments", "chosen-weights", name)
+                     for name in os.listdir(CHOSEN)
+                     if os.path.isdir(os.path.join(CHOSEN, name)))
+    assert folders
+    table = leaderboard(folders)
+    assert table in page, (
+        f"{LEADERBOARD} differs from `{CHOSEN_COMMAND}`:\n" + table)

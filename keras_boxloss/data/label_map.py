@@ -190,7 +190,9 @@ def parse_label_map(text: str, where: str = "the label map") -> LabelMap:
 def read_label_map(path) -> LabelMap:
     """The `LabelMap` (`{id: name}` with display names) of a `.pbtxt`."""
     try:
-        with open(path, encoding="utf-8") as file:
+        # utf-8-sig: a byte-order mark (Windows editors, and scripts that
+        # write with utf-8-sig) is not part of the text
+        with open(path, encoding="utf-8-sig") as file:
             text = file.read()
     except FileNotFoundError:
         raise FileNotFoundError(f"No label map file {path}") from None

@@ -402,8 +402,11 @@ def check_record_labels(records, label_map=None,
     """Checks the labels of `DetectionRecord`s (see `scan_labels`)."""
     checker = _LabelChecker(label_map, label_map_name)
     for index, record in enumerate(records):
-        checker.check(record.classes, [n for n in record.class_names if n],
-                      len(record.boxes), record.origin or f"record {index}")
+        # no texts at all reads as "" per box; an empty one among others
+        # stays in place (the checker skips it), so counts stay true
+        texts = record.class_names if any(record.class_names) else []
+        checker.check(record.classes, texts, len(record.boxes),
+                      record.origin or f"record {index}")
     return checker
 
 

@@ -76,7 +76,7 @@ def is_pipeline_text(text: str) -> bool:
 
 def is_pipeline_file(path: str | os.PathLike) -> bool:
     try:
-        with open(path, encoding="utf-8") as file:
+        with open(path, encoding="utf-8-sig") as file:  # see load_pipeline
             return is_pipeline_text(file.read(65536))
     except (OSError, UnicodeDecodeError):
         return False
@@ -92,7 +92,8 @@ def load_pipeline(path: str | os.PathLike | None = None,
             raise ValueError("Expected a pipeline config path or text. "
                              "Received: neither")
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            # utf-8-sig: a byte-order mark (Notepad) is not config text
+            text = Path(path).read_text(encoding="utf-8-sig")
         except FileNotFoundError:
             raise ValueError(f"Config file not found: {path}") from None
     source = str(path) if path is not None else "<string>"

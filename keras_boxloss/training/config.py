@@ -231,7 +231,7 @@ def load_config(path=None, overrides=(), for_training: bool = True):
     if path is not None:
         path = Path(path)
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8-sig")  # a BOM is no text
         except FileNotFoundError:
             raise ValueError(f"Config file not found: {path}") from None
         from keras_boxloss.odapi.pipeline import is_pipeline_text

@@ -12,6 +12,13 @@ def test_round_trip_with_quotes(tmp_path):
     assert read_label_map(path) == label_map
 
 
+def test_a_byte_order_mark_is_not_label_map_text(tmp_path):
+    # scripts that write with utf-8-sig, and Windows editors, leave one
+    path = tmp_path / "label_map.pbtxt"
+    path.write_bytes(b"\xef\xbb\xbfitem {\n  id: 1\n  name: 'raccoon'\n}\n")
+    assert read_label_map(path) == {1: "raccoon"}
+
+
 def test_round_trip_keeps_display_names(tmp_path):
     label_map = LabelMap({1: "/m/01", 3: "b"}, {1: "Person 'P'"})
     back = read_label_map(write_label_map(label_map, tmp_path / "l.pbtxt"))

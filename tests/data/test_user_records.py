@@ -130,6 +130,21 @@ def test_scan_accepts_non_contiguous_ids_and_display_names(tmp_path):
     scan_labels(_write(tmp_path / "d.record", [display]), label_map)
 
 
+def test_an_empty_class_text_among_others_counts_as_a_text(tmp_path):
+    """[b'rectangle', b''] for two boxes: two texts, the empty one says
+    nothing (it used to be dropped, and the error counted one text)."""
+    from keras_boxloss.data.records import check_record_labels
+
+    example = _example()
+    example.features.feature["image/object/class/text"].bytes_list.value[
+        1] = b""
+    record = from_tf_example(example, "e.record record 0")
+    checker = check_record_labels([record], parse_label_map(LABEL_MAP_TEXT))
+    assert (checker.num_records, checker.num_boxes) == (1, 2)
+    scan_labels(_write(tmp_path / "e.record", [example]),
+                parse_label_map(LABEL_MAP_TEXT))
+
+
 def test_text_disagreeing_with_label_and_map_is_an_error(tmp_path):
     example = _example()
     # label 2 is 'rectangle' in the map; the text says 'ellipse' (id 5)

@@ -226,6 +226,16 @@ def test_load_config_detects_a_pipeline_by_content(tmp_path, monkeypatch):
     assert not is_pipeline_text("model:\n  ssd: {}\n")
 
 
+def test_a_byte_order_mark_is_not_config_text(tmp_path, monkeypatch):
+    """Notepad saves UTF-8 with a BOM: the file reads as without it."""
+    path = write_config(tmp_path)
+    marked = tmp_path / "bom.config"
+    marked.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    config = load_config(marked, ["train_config.num_steps=5"])
+    assert config == load_config(path, ["train_config.num_steps=5"])
+
+
 def test_num_steps_zero_is_an_error():
     with pytest.raises(ValueError, match=r"num_steps >= 1.*Received: "
                        r"num_steps=0"):
