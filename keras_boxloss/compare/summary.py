@@ -161,6 +161,9 @@ def format_markdown(summary, losses, title=None):
                 cell = f"**{cell}**"
             cells.append(cell)
         lines.append("| " + " | ".join(cells) + " |")
+    if not winners:  # one loss: nothing to rank
+        return "\n".join(lines + ["", f"Mean ± std over {seeds} seed(s)."]
+                         ) + "\n"
     lines += ["", f"Mean ± std over {seeds} seed(s). Winner's lead over the "
                   f"runner-up (mean per-seed difference, its 95% confidence "
                   f"interval), and whether it exceeds seed noise (paired "

@@ -143,6 +143,15 @@ def test_markdown_bolds_the_winner_per_metric():
     assert "mean IoU (T2)" in text and "AR@10 (T3)" in text
 
 
+def test_one_loss_has_its_table_and_no_empty_ranking():
+    # a chosen-weight folder holds one loss; the leaderboard pairs it
+    results = _results({("huber", 0): .2, ("huber", 1): .3})
+    text = format_markdown(summarize(results, ["huber"]), ["huber"])
+    assert "| huber | 0.250 ± 0.071 |" in text
+    assert "| metric |" not in text and "Winner" not in text
+    assert text.endswith("Mean ± std over 2 seed(s).\n")
+
+
 def test_two_seeds_table_says_undecided_with_a_note():
     # ciou - huber: 0.2 on both seeds (constant: t inf), yet no verdict
     results = _results({("huber", 0): .2, ("huber", 1): .3,
