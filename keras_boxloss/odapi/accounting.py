@@ -71,6 +71,7 @@ class Report:
         self.source = source
         self.entries: list[Entry] = []
         self._marked: set[int] = set()
+        self._entries_seen: set[Entry] = set()
 
     def mark(self, path: str, field: Field | None, status: str,
              note: str = "", line: int | None = None) -> None:
@@ -82,7 +83,12 @@ class Report:
                 return  # repeated marks of the same field: the first wins
             self._marked.add(id(field))
             line = field.line
-        self.entries.append(Entry(path, line or 0, status, note))
+        entry = Entry(path, line or 0, status, note)
+        # a list value (`scales: [0.25, 0.5, 1.0]`) is one field per element
+        # on one line: one entry says it
+        if entry not in self._entries_seen:
+            self._entries_seen.add(entry)
+            self.entries.append(entry)
 
     def honoured(self, path: str, field: Field | None, note: str = "") -> None:
         self.mark(path, field, HONOURED, note)

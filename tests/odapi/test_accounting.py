@@ -42,6 +42,22 @@ def test_marks_cover_subtrees_and_finish_reports_the_rest():
         "p.config:3: model.ssd.num_classes: honoured: model.num_classes: 3")
 
 
+def test_a_list_value_is_one_entry_repeated_lines_are_one_each():
+    """`scales: [0.25, 0.5, 1.0, 2.0]` parses as four fields on one line:
+    the report says it once (it printed it four times, and counted 4)."""
+    root = parse("grid {\n  scales: [0.25, 0.5, 1.0, 2.0]\n"
+                 "  ratios: 1.0\n  ratios: 2.0\n}\n", "p.config")
+    report = Report("p.config")
+    grid = Section(root, "", report).sub("grid")
+    grid.approximated("scales", "the same sizes")
+    grid.honoured("ratios", "kept")
+    report.finish(root)
+    assert [(e.path, e.line) for e in report.entries] == [
+        ("grid.scales", 2), ("grid.ratios", 3), ("grid.ratios", 4)]
+    assert report.counts() == {"honoured": 2, "approximated": 1,
+                               "not supported": 0}
+
+
 def test_absent_sections_read_defaults_and_mark_nothing():
     report = Report()
     absent = Section(parse("a: 1"), "", report).sub("model").sub("ssd")
