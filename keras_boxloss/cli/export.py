@@ -5,7 +5,19 @@ best` exports the weights of the run's best validation evaluation while
 training (`best/`) instead of its last ones."""
 
 import argparse
+import dataclasses
 import sys
+
+def same_detector(settings, trained) -> bool:
+    """Whether `settings` describes the `trained` run's detector: its
+    detector and model sections, but `model.backbone_weights`, which only
+    initialised training (a pipeline read for export leaves its
+    fine_tune_checkpoint unresolved, and the weights file may be gone)."""
+    model = dataclasses.replace(
+        settings.model, backbone_weights=trained.model.backbone_weights)
+    return (settings.detector == trained.detector
+            and model == trained.model)
+
 
 INPUT_TYPES = ("image_tensor", "encoded_image_string_tensor", "tf_example")
 
@@ -88,8 +100,7 @@ def run(args: argparse.Namespace) -> int:
     settings = config
     if args.config:
         settings = load_config(args.config, for_training=False)
-        if settings.model != config.model or settings.detector != (
-                config.detector):
+        if not same_detector(settings, config):
             raise ValueError(
                 f"Expected --config {args.config} to describe the trained "
                 f"detector. Received: its model section differs from "

@@ -191,6 +191,7 @@ def leaderboard(folders) -> str:
         ValueError: two folders with the same loss in the same column.
     """
     entries, sources, settings, skipped = {}, {}, {}, []
+    folder_names = {}  # column -> its folders' names
     # `x` and `x/` are one folder
     for folder in dict.fromkeys(os.path.normpath(f) for f in folders):
         summary, invocation = _read_folder(folder)
@@ -222,6 +223,7 @@ def leaderboard(folders) -> str:
                 f"{folder} with {setting[0]} {setting[1]}")
         sources.setdefault(column, []).append(
             name + "".join(f" (`{o}`)" for o in others))
+        folder_names.setdefault(column, []).append(name)
         for loss in summary["losses"]:
             if (column, loss) in entries:
                 raise ValueError(
@@ -273,8 +275,8 @@ def leaderboard(folders) -> str:
               else "Skipped: none."]
     for column, names in sorted(sources.items(), key=lambda item: (
             item[0][0], item[0][1], str(item[0][2]).zfill(12))):
-        if len(names) > 1:
-            lines += ["", _joined_tables(column, names, {
+        if len(names) > 1:  # (their overrides: in Sources above)
+            lines += ["", _joined_tables(column, folder_names[column], {
                 loss: entry for (c, loss), entry in sorted(
                     entries.items(), key=order) if c == column})]
     return "\n".join(lines) + "\n"

@@ -447,7 +447,9 @@ def scan_labels(pattern, label_map=None, label_map_name="the label map"):
                     index += 1
         except (tf.errors.DataLossError,
                 tf.errors.InvalidArgumentError) as error:
-            index, message = _first_unreadable(path, spec, error)
+            index, message, typed = _first_unreadable(path, spec, error)
+            if typed:  # readable, but a feature of the wrong type
+                raise ValueError(message) from None
             raise ValueError(
                 f"Expected readable TFRecords in {path}. Received: record "
                 f"{index} (0-based; the {index} before it read) is corrupt: "
@@ -466,16 +468,28 @@ def scan_labels(pattern, label_map=None, label_map_name="the label map"):
 
 
 def _first_unreadable(path, spec, error):
-    """`(index, message)` of the first record of `path` that cannot be
-    read or parsed, reading one record at a time (`error`: the batch's,
-    the message when none fails alone)."""
+    """`(index, message, typed)` of the first record of `path` that cannot
+    be read or parsed, reading one record at a time (`error`: the batch's,
+    the message when none fails alone). `typed`: the record reads, but
+    `from_tf_example` names a feature of the wrong type (an int64 class
+    text) in `message`; else the record's bytes are corrupt."""
     import tensorflow as tf
 
     index = 0
     try:
         for serialized in tf.data.TFRecordDataset(path):
-            tf.io.parse_single_example(serialized, spec)
+            try:
+                tf.io.parse_single_example(serialized, spec)
+            except tf.errors.InvalidArgumentError:
+                try:
+                    from_tf_example(serialized.numpy(),
+                                    f"{path} record {index}")
+                except ValueError as typed:
+                    return index, str(typed), True
+                except Exception:  # noqa: BLE001 (not an Example: corrupt)
+                    pass
+                raise
             index += 1
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as one:
         error = one
-    return index, error.message.strip().splitlines()[0]
+    return index, error.message.strip().splitlines()[0], False

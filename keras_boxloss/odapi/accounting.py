@@ -286,14 +286,18 @@ def get_dotted(tree: dict, key: str, default=None):
     return tree
 
 
-def check_placeholders(root: Message, source: str = "<string>") -> None:
+def check_placeholders(root: Message, source: str = "<string>",
+                       skip=()) -> None:
     """ONE ValueError naming every field that still holds
-    PATH_TO_BE_CONFIGURED (the OD API samples' placeholder)."""
+    PATH_TO_BE_CONFIGURED (the OD API samples' placeholder), but those at
+    the dotted paths `skip` (fields the caller does not read)."""
     found: list[str] = []
 
     def walk(message: Message, prefix: str) -> None:
         for f in message.fields:
             path = f"{prefix}.{f.name}" if prefix else f.name
+            if path in skip:
+                continue
             if isinstance(f.value, Message):
                 walk(f.value, path)
             elif isinstance(f.value, str) and PLACEHOLDER in f.value:
@@ -334,9 +338,12 @@ def resolve_path(text: str, config_dir: str | os.PathLike | None,
         return here
     # Named nowhere (a typo, or data not made yet): whatever later fails
     # on `beside` should be traceable to this field and both folders.
+    folders = (f"the current folder {os.getcwd()}"
+               if os.path.abspath(config_dir) == os.getcwd() else
+               f"the config's folder {config_dir} nor in the current folder "
+               f"{os.getcwd()}")
     _note(f"{where + ': ' if where else ''}note: {text!r} names nothing in "
-          f"the config's folder {config_dir} nor in the current folder "
-          f"{os.getcwd()}; using {beside}")
+          f"{folders}; using {beside}")
     return beside
 
 

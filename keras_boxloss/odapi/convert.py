@@ -37,7 +37,10 @@ def import_pipeline(path, overrides=(), for_training: bool = True
                     ) -> Imported:
     """`for_training=False`: read to evaluate, export or predict; the
     training-only fields (`train_config.TRAINING_ONLY`) are not checked."""
-    pipe = load_pipeline(path, overrides)
+    from keras_boxloss.odapi.train_config import TRAINING_ONLY_PLACEHOLDERS
+
+    pipe = load_pipeline(path, overrides, skip_placeholders=(
+        () if for_training else TRAINING_ONLY_PLACEHOLDERS))
     report = Report(pipe.source)
     for key, line in pipe.removed:
         report.mark(key, None, HONOURED, f"removed by --set {key}= (was "

@@ -176,7 +176,8 @@ def _checkpoint(train: Section, config_dir, out: GardenMapping) -> None:
         fail(train, "fine_tune_checkpoint_version", "to be V2 (a TF1 "
              "checkpoint, the OD API's TF1 model zoo's, cannot be loaded "
              "into Model Garden)", "V1")
-    resolved = resolve_path(str(path), config_dir)
+    resolved = resolve_path(str(path), config_dir,
+                            train.where("fine_tune_checkpoint"))
     kind = str(train.value("fine_tune_checkpoint_type", "")) or (
         "detection" if train.value("from_detection_checkpoint", False)
         else "classification")
@@ -232,7 +233,7 @@ def _reader(reader: Section, split: str, config_dir, out: GardenMapping,
             "training records")
         return
     records = reader.sub("tf_record_input_reader")
-    paths = [resolve_path(str(p), config_dir)
+    paths = [resolve_path(str(p), config_dir, records.where("input_path"))
              for p in records.values("input_path")]
     if not paths:
         raise ValueError(f"{reader.where()}: Expected `{reader.path}."
@@ -251,7 +252,8 @@ def _reader(reader: Section, split: str, config_dir, out: GardenMapping,
     reader.honoured("tf_record_input_reader", f"task.{split}.input_path")
     label_map = reader.value("label_map_path")
     if label_map:
-        _check_label_map(reader, resolve_path(str(label_map), config_dir),
+        _check_label_map(reader, resolve_path(
+            str(label_map), config_dir, reader.where("label_map_path")),
                          out)
     shuffle = reader.value("shuffle", True) is True
     if split == "train_data":

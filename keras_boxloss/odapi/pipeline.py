@@ -84,9 +84,11 @@ def is_pipeline_file(path: str | os.PathLike) -> bool:
 
 def load_pipeline(path: str | os.PathLike | None = None,
                   overrides=(), text: str | None = None,
-                  check_paths: bool = True) -> Pipeline:
+                  check_paths: bool = True, skip_placeholders=()
+                  ) -> Pipeline:
     """Parses a pipeline config (from `path`, or `text`), applies
-    `overrides`, checks field names and PATH_TO_BE_CONFIGURED."""
+    `overrides`, checks field names and PATH_TO_BE_CONFIGURED (but in the
+    dotted paths `skip_placeholders`)."""
     if text is None:
         if path is None:
             raise ValueError("Expected a pipeline config path or text. "
@@ -110,7 +112,7 @@ def load_pipeline(path: str | os.PathLike | None = None,
             pass
     schema.check_names(root, source=source)
     if check_paths:
-        check_placeholders(root, source)
+        check_placeholders(root, source, skip_placeholders)
     return pipe
 
 

@@ -273,12 +273,18 @@ TRAINING_ONLY = ("num_steps", "fine_tune_checkpoint",
                  "fine_tune_checkpoint_type", "from_detection_checkpoint",
                  "fine_tune_checkpoint_version",
                  "load_all_detection_checkpoint_vars")
+# ... and the placeholders those commands leave unfilled (a zoo config
+# trained with --set for them is read unchanged)
+TRAINING_ONLY_PLACEHOLDERS = (
+    "train_config.fine_tune_checkpoint",
+    "train_input_reader.tf_record_input_reader.input_path")
 
 
 def map_train_config(pipe: Pipeline, report: Report, target: Target,
                      for_training: bool = True) -> None:
     """train_config -> ours. `for_training=False`: the `TRAINING_ONLY`
-    fields are accounted as not read instead of checked."""
+    fields are not checked; the report counts them honoured, noted
+    "training only: not read to evaluate, export or predict"."""
     train = Section(pipe.root, "", report).sub("train_config")
     if not train:
         raise ValueError(f"{pipe.source}: Expected a train_config section. "

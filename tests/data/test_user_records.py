@@ -85,6 +85,21 @@ def test_a_number_where_a_string_belongs_names_key_and_record(key):
     assert "Received: int64_list [7]" in message
 
 
+def test_train_s_label_scan_names_a_number_class_text_too(tmp_path):
+    """`train` scans labels with tf.io.parse_example, which fails on the
+    type: the record is named with the same message, not "corrupt"."""
+    import tensorflow as tf
+
+    number = tf.train.Feature(int64_list=tf.train.Int64List(value=[7, 8]))
+    path = _write(tmp_path / "n.record", [
+        _example(), _example(**{"image/object/class/text": number})])
+    with pytest.raises(ValueError) as error:
+        scan_labels(path)
+    assert str(error.value).startswith(
+        f"Expected 'image/object/class/text' as strings (a bytes_list) in "
+        f"{path} record 1. Received: int64_list [7, 8]")
+
+
 def test_optional_features_and_keys(tmp_path):
     path = _write(tmp_path / "u.record", [
         _example(filename="a.jpg"),

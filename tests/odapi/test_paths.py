@@ -63,3 +63,8 @@ def test_the_config_folder_wins_and_a_missing_path_stays_there(
         f"nothing in the config's folder {config_dir} nor in the current "
         f"folder {tmp_path}; using {config_dir / 'annotations'}"
         f"/trian.record\n")
+    # given by --set: resolved in the current folder, named once
+    resolve_path("trian.record", tmp_path, "p.config (--set)")
+    assert capsys.readouterr().err == (
+        f"p.config (--set): note: 'trian.record' names nothing in the "
+        f"current folder {tmp_path}; using {tmp_path / 'trian.record'}\n")

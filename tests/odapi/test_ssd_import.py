@@ -213,6 +213,43 @@ def test_fine_tune_checkpoint_used_missing_or_odapi(tmp_path):
             tmp_path / "c", fine_tune=str(tmp_path / "model.ckpt")))
 
 
+def test_evaluate_and_export_read_training_only_fields_unchecked(
+        tmp_path, monkeypatch):
+    """A zoo sample trained with --set for its checkpoint and train records
+    serves evaluate and export unchanged: placeholders there, and a
+    classification checkpoint, are training's (for_training=False)."""
+    from keras_boxloss.cli.export import same_detector
+
+    text = V2_COCO.read_text()
+    for old, new in (('"PATH_TO_BE_CONFIGURED/mscoco_val.record"',
+                      '"val.record"'),
+                     ('"PATH_TO_BE_CONFIGURED/mscoco_label_map.pbtxt"',
+                      '"label_map.pbtxt"')):
+        text = text.replace(old, new)
+    path = tmp_path / "zoo.config"
+    path.write_text(text)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"Received 2 still to fill: "
+                       r"train_config\.fine_tune_checkpoint .*"
+                       r"train_input_reader\.tf_record_input_reader\."
+                       r"input_path"):
+        load_config(path)
+    read = load_config(path, for_training=False)
+    assert read.data.validation == str(tmp_path / "val.record")
+    assert read.model.backbone_weights == ""
+    # the run trained from classification weights: still the same detector
+    weights = tmp_path / "mnv2.weights.h5"
+    weights.write_bytes(b"")
+    trained = load_config(path, [
+        f'train_config.fine_tune_checkpoint="{weights}"',
+        'train_config.fine_tune_checkpoint_type="classification"',
+        'train_input_reader.tf_record_input_reader.input_path="t.record"'])
+    assert trained.model.backbone_weights == str(weights)
+    assert same_detector(read, trained)
+    other = load_config(path, ["model.ssd.num_classes=3"], for_training=False)
+    assert not same_detector(other, trained)
+
+
 def test_load_config_detects_a_pipeline_by_content(tmp_path, monkeypatch):
     path = write_config(tmp_path)
     renamed = tmp_path / "my_model.txt"
