@@ -8,6 +8,9 @@ import argparse
 import dataclasses
 import sys
 
+INPUT_TYPES = ("image_tensor", "encoded_image_string_tensor", "tf_example")
+
+
 def same_detector(settings, trained) -> bool:
     """Whether `settings` describes the `trained` run's detector: its
     detector and model sections, but `model.backbone_weights`, which only
@@ -17,9 +20,6 @@ def same_detector(settings, trained) -> bool:
         settings.model, backbone_weights=trained.model.backbone_weights)
     return (settings.detector == trained.detector
             and model == trained.model)
-
-
-INPUT_TYPES = ("image_tensor", "encoded_image_string_tensor", "tf_example")
 
 
 def add_arguments(parser):
