@@ -9,8 +9,9 @@ the loss was trained with (`compare.json`'s overrides, else the config's).
 Each comparison folder holds `summary.json` and `compare.json` (what
 `compare` writes). Sweeps and comparisons evaluated on the validation split
 choose settings (one seed, on validation), and a comparison still running
-has no `summary.json` yet: they are skipped, and the output says so. One comparison per (column, loss): the caller passes the folders
-it means (e.g. each loss at its chosen weight). A column joined from
+has no `summary.json` yet: they are skipped, and the output says so. One
+comparison per (column, loss): the caller passes the folders it means
+(e.g. each loss at its chosen weight). A column joined from
 several folders (one per loss and weight, as issue 19's chosen-weight runs
 are) also gets the paper's Tables 2 and 3 in full, with the paired tests,
 as one comparison's `results.md` shows them.
