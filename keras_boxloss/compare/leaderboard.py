@@ -192,7 +192,6 @@ def leaderboard(folders) -> str:
         ValueError: two folders with the same loss in the same column.
     """
     entries, sources, settings, skipped = {}, {}, {}, []
-    folder_names = {}  # column -> its folders' names
     # `x` and `x/` are one folder
     for folder in dict.fromkeys(os.path.normpath(f) for f in folders):
         summary, invocation = _read_folder(folder)
@@ -222,9 +221,7 @@ def leaderboard(folders) -> str:
                 f"or their losses are not compared under one setting. "
                 f"Received: {first[0]} with {first[1][0]} {first[1][1]} and "
                 f"{folder} with {setting[0]} {setting[1]}")
-        sources.setdefault(column, []).append(
-            name + "".join(f" (`{o}`)" for o in others))
-        folder_names.setdefault(column, []).append(name)
+        sources.setdefault(column, []).append((name, others))
         for loss in summary["losses"]:
             if (column, loss) in entries:
                 raise ValueError(
@@ -241,12 +238,17 @@ def leaderboard(folders) -> str:
              "mAP@.5 | p vs Huber | mean IoU | p vs Huber |",
              "|---|---|---|---|---|---|---|---|---|---|"]
 
-    def order(item):
+    def column_order(column):  # dataset, detector, steps as numbers
+        return column[0], column[1], str(column[2]).zfill(12)
+
+    def order(item):  # then by mAP@.5, best first
         (column, _), entry = item
         ap = entry["AP50"]["mean"] if entry["AP50"] else float("-inf")
-        return (column[0], column[1], str(column[2]).zfill(12), -ap)
+        return (*column_order(column), -ap)
 
-    for (column, loss), entry in sorted(entries.items(), key=order):
+    rows = sorted(entries.items(), key=order)
+    columns = sorted(sources, key=column_order)
+    for (column, loss), entry in rows:
         baseline = entries.get((column, BASELINE))
         cells = [*map(str, column), loss, entry["weight"],
                  str(max((entry[key]["n"] for key, _ in METRICS
@@ -267,19 +269,18 @@ def leaderboard(folders) -> str:
                   f"Weight: the box-loss weight ({weights})."]
     lines += ["", "Sources (comparison folders, with their other "
                   "overrides):", ""]
-    lines += [f"- {', '.join(map(str, column))}: {', '.join(names)}"
-              for column, names in sorted(sources.items(), key=lambda item: (
-                  item[0][0], item[0][1], str(item[0][2]).zfill(12)))]
+    lines += [f"- {', '.join(map(str, column))}: " + ", ".join(
+        name + "".join(f" (`{o}`)" for o in others)
+        for name, others in sources[column]) for column in columns]
     lines += ["", "Skipped (not results: sweeps and validation-split "
                   "comparisons choose settings, unfinished ones have no "
                   "summary yet): " + ", ".join(skipped) + "." if skipped
               else "Skipped: none."]
-    for column, names in sorted(sources.items(), key=lambda item: (
-            item[0][0], item[0][1], str(item[0][2]).zfill(12))):
-        if len(names) > 1:  # (their overrides: in Sources above)
-            lines += ["", _joined_tables(column, folder_names[column], {
-                loss: entry for (c, loss), entry in sorted(
-                    entries.items(), key=order) if c == column})]
+    for column in columns:
+        if len(sources[column]) > 1:  # (their overrides: in Sources above)
+            lines += ["", _joined_tables(
+                column, [name for name, _ in sources[column]],
+                {loss: entry for (c, loss), entry in rows if c == column})]
     return "\n".join(lines) + "\n"
 
 

@@ -35,7 +35,7 @@ class Imported:
 
 def import_pipeline(path, overrides=(), for_training: bool = True
                     ) -> Imported:
-    """`for_training=False`: read to evaluate, export or predict; the
+    """`for_training=False`: read to evaluate or export; the
     training-only fields (`train_config.TRAINING_ONLY`) are not checked."""
     from keras_boxloss.odapi.train_config import TRAINING_ONLY_PLACEHOLDERS
 

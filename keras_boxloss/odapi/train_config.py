@@ -265,7 +265,7 @@ def map_augmentation(train: Section, target: Target) -> None:
                f"{train.path}.data_augmentation_options")
 
 
-# Fields only training reads: a config read to evaluate, export or predict
+# Fields only training reads: a config read to evaluate or export
 # (`for_training=False`) does not check them, so a tutorial config whose
 # fine_tune_checkpoint is an OD API checkpoint, or whose num_steps is 0,
 # serves those commands as it is (the OD API's exporter ignores them too).
@@ -284,7 +284,7 @@ def map_train_config(pipe: Pipeline, report: Report, target: Target,
                      for_training: bool = True) -> None:
     """train_config -> ours. `for_training=False`: the `TRAINING_ONLY`
     fields are not checked; the report counts them honoured, noted
-    "training only: not read to evaluate, export or predict"."""
+    "training only: not read to evaluate or export"."""
     train = Section(pipe.root, "", report).sub("train_config")
     if not train:
         raise ValueError(f"{pipe.source}: Expected a train_config section. "
@@ -300,16 +300,16 @@ def map_train_config(pipe: Pipeline, report: Report, target: Target,
         for name in TRAINING_ONLY:
             if train.has(name):
                 train.honoured(name, "training only: not read to "
-                                     "evaluate, export or predict")
-    steps = _num(train, "num_steps", 0, int) if for_training else 1
-    if steps < 1:
-        raise ValueError(
-            f"{train.where('num_steps') if train.has('num_steps') else train.where()}"
-            ": Expected train_config.num_steps >= 1 (0 or absent trains "
-            "forever in the OD API; keras-boxloss needs a step count: "
-            "--set train_config.num_steps=N). Received: "
-            f"num_steps={steps}")
-    if for_training:
+                                     "evaluate or export")
+    else:
+        steps = _num(train, "num_steps", 0, int)
+        if steps < 1:
+            raise ValueError(  # where: the section's line when absent
+                f"{train.where('num_steps')}: Expected "
+                "train_config.num_steps >= 1 (0 or absent trains "
+                "forever in the OD API; keras-boxloss needs a step count: "
+                "--set train_config.num_steps=N). Received: "
+                f"num_steps={steps}")
         target.set("trainer.steps", steps, "train_config.num_steps")
         target.set("trainer.steps_per_epoch", min(steps, 1000))
         train.honoured("num_steps", f"trainer.steps: {steps}")

@@ -222,8 +222,8 @@ def load_config(path=None, overrides=(), for_training: bool = True):
     (`"trainer.steps=100"`). Raises `ValueError` naming a bad key or value
     and the file. A TF OD API pipeline.config (recognised by its content)
     is converted (`keras_boxloss.odapi.convert`), its overrides in the
-    config's own dotted names; `for_training=False` (evaluate, export,
-    predict) leaves its training-only fields unchecked (a tutorial's OD API
+    config's own dotted names; `for_training=False` (evaluate, export)
+    leaves its training-only fields unchecked (a tutorial's OD API
     fine_tune_checkpoint, num_steps 0)."""
     import yaml
 
