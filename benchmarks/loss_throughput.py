@@ -1,8 +1,10 @@
 """Forward + backward time of each box loss, side by side in one run.
 
 For N boxes (1e3 to 1e6) it times `loss(y_true, y_pred)` and its gradient
-w.r.t. `y_pred` in three execution modes of the TensorFlow backend: eager,
-`tf.function`, and `tf.function(jit_compile=True)` (XLA). Beside our losses
+w.r.t. `y_pred` in the execution modes of the Keras backend it runs on
+(`KERAS_BACKEND`, default tensorflow): on TensorFlow eager, `tf.function`,
+and `tf.function(jit_compile=True)` (XLA); on JAX eager (op by op) and
+`jax.jit` (XLA, named `xla` as on TensorFlow). Beside our losses
 it runs a plain `keras.ops` version of the same formula (`PLAIN`: sides
 sliced with `y[..., i]`, written as a tutorial would), so "never slower than
 plain keras.ops" is measured in the same run, and KerasCV 0.9's IoULoss,
@@ -24,9 +26,11 @@ ours, KerasCV / ours), printed and written as JSON.
     python benchmarks/loss_throughput.py --sizes 1000 --repeats 3   # quick
     python benchmarks/loss_throughput.py --sizes 8192 1000000 \
         --modes tf.function xla                           # README table
+    KERAS_BACKEND=jax python benchmarks/loss_throughput.py --sizes 1000000
 """
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -39,8 +43,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import math  # noqa: E402
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from keras import ops  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -118,7 +122,16 @@ PLAIN = {"HuberBox": plain_huber, "IoU": plain_iou, "GIoU": plain_giou,
 KERAS_CV_PEERS = {"IoU": "IoULoss", "GIoU": "GIoULoss", "CIoU": "CIoULoss"}
 # KerasCV losses that build the N x N pairwise matrix
 PAIRWISE = {"IoULoss", "GIoULoss"}
-MODES = ("eager", "tf.function", "xla")
+BACKEND = keras.backend.backend()
+# Per backend: "xla" is the compiled mode on both (jax.jit compiles with XLA).
+BACKEND_MODES = {"tensorflow": ("eager", "tf.function", "xla"),
+                 "jax": ("eager", "xla")}
+if BACKEND not in BACKEND_MODES:
+    raise SystemExit(f"Expected KERAS_BACKEND tensorflow or jax. Received: "
+                     f"KERAS_BACKEND={BACKEND}")
+MODES = BACKEND_MODES[BACKEND]
+# The mode the KerasCV column compares in (KerasCV runs on TensorFlow only).
+KERAS_CV_MODE = "tf.function"
 
 
 def make_boxes(n, seed=0):
@@ -127,10 +140,13 @@ def make_boxes(n, seed=0):
     size = rng.uniform(4, 100, (n, 2))
     y_true = np.concatenate([centre - size / 2, centre + size / 2], -1)
     y_pred = y_true + rng.normal(0, 5, y_true.shape)
-    return (tf.constant(y_true, tf.float32), tf.constant(y_pred, tf.float32))
+    return (ops.convert_to_tensor(y_true, "float32"),
+            ops.convert_to_tensor(y_pred, "float32"))
 
 
 def keras_cv_losses():
+    if BACKEND != "tensorflow":
+        return {}
     try:
         import keras_cv
     except ImportError:
@@ -146,6 +162,14 @@ def keras_cv_losses():
 
 
 def step_fn(loss, mode):
+    """`(y_true, y_pred) -> (loss, d loss / d y_pred)` in `mode`."""
+    if BACKEND == "jax":
+        import jax
+
+        step = jax.value_and_grad(lambda t, p: loss(t, p), argnums=1)
+        return jax.jit(step) if mode == "xla" else step
+    import tensorflow as tf
+
     def step(y_true, y_pred):
         with tf.GradientTape() as tape:
             tape.watch(y_pred)
@@ -165,24 +189,41 @@ def plain_loss(fn):
 def floor_fn():
     # Reads both inputs, writes one tensor of their size: what any loss with
     # its gradient must at least move through memory.
-    @tf.function(jit_compile=True)
     def copy(y_true, y_pred):
         return y_pred * 1.0000001 + y_true * 1e-7
-    return copy
+    if BACKEND == "jax":
+        import jax
+        return jax.jit(copy)
+    import tensorflow as tf
+    return tf.function(copy, jit_compile=True)
+
+
+def wait(result):
+    """Block until `result` is computed, without copying it to the host
+    (both backends dispatch asynchronously on a GPU; copying a 1e7-box
+    gradient would be timed with it)."""
+    if BACKEND == "jax":
+        import jax
+        jax.block_until_ready(result)
+        return
+    for tensor in keras.tree.flatten(result):
+        if "GPU" in tensor.device:
+            # TensorFlow has no block_until_ready: one element waits for the
+            # kernel that wrote the tensor (a stream runs kernels in order).
+            tensor = tensor[(0,) * tensor.shape.rank]
+        tensor.numpy()  # on the CPU a view, not a copy
 
 
 def time_ms(fn, args, repeats, min_seconds=0.2):
     """Best-of-`repeats` milliseconds per call, after a warm-up (trace and
     compile) call. The minimum, as timeit advises: on a shared machine other
     processes only ever add time."""
-    result = fn(*args)
-    tf.nest.map_structure(lambda t: t.numpy(), result)
+    wait(fn(*args))
     samples = []
     for _ in range(repeats):
         calls, start = 0, time.perf_counter()
         while True:
-            result = fn(*args)
-            tf.nest.map_structure(lambda t: t.numpy(), result)
+            wait(fn(*args))
             calls += 1
             elapsed = time.perf_counter() - start
             if elapsed >= min_seconds / repeats or calls >= 1000:
@@ -238,7 +279,7 @@ def ratio_table(rows, modes):
               for r in rows}
     lines = ["| N | loss | " + " | ".join(f"{m} ms (x floor)" for m in modes)
              + " | " + " | ".join(f"plain / ours {m}" for m in modes)
-             + " | KerasCV / ours (tf.function) |",
+             + f" | KerasCV / ours ({KERAS_CV_MODE}) |",
              "|---|---|" + "---|" * (2 * len(modes) + 1)]
     names = [name for name in OURS
              if any(r["loss"] == name for r in rows)]
@@ -253,16 +294,31 @@ def ratio_table(rows, modes):
                 plain.append(f"{base / ms:.2f}" if base else "-")
             cells += plain
             peer = KERAS_CV_PEERS.get(name)
-            peer_ms = lookup.get((n, peer, "keras_cv 0.9", "tf.function"))
-            ours = lookup.get((n, name, "keras_boxloss", "tf.function"))
-            versus = (f"{peer_ms / ours:.1f} ({peer})"
-                      if peer_ms and ours else
-                      ("not run: N x N matrix" if peer else "-"))
+            peer_ms = lookup.get((n, peer, "keras_cv 0.9", KERAS_CV_MODE))
+            ours = lookup.get((n, name, "keras_boxloss", KERAS_CV_MODE))
+            if peer_ms and ours:
+                versus = f"{peer_ms / ours:.1f} ({peer})"
+            elif peer and BACKEND != "tensorflow":
+                versus = "not run: KerasCV needs TensorFlow"
+            elif peer:
+                versus = "not run: N x N matrix"
+            else:
+                versus = "-"
             lines.append(f"| {n:.0e} | {name} | " + " | ".join(cells)
                          + f" | {versus} |")
         lines.append(f"| {n:.0e} | floor | {floor:.3f} ms (XLA copy) |"
                      + " |" * (2 * len(modes)))
     return "\n".join(lines)
+
+
+def device():
+    """The accelerator the backend runs on, or "CPU"."""
+    if BACKEND == "jax":
+        import jax
+        first = jax.devices()[0]
+        return "CPU" if first.platform == "cpu" else first.device_kind
+    import tensorflow as tf
+    return str((tf.config.list_physical_devices("GPU") or ["CPU"])[0])
 
 
 def main(argv=None):
@@ -282,9 +338,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     rows = run(args.sizes, args.repeats, args.keras_cv_max_n, args.modes,
                args.losses)
-    device = (tf.config.list_physical_devices("GPU") or ["CPU"])[0]
-    meta = {"device": str(device), "cpus": os.cpu_count(),
-            "machine": platform.machine(), "tensorflow": tf.__version__}
+    meta = {"backend": BACKEND, "device": device(), "cpus": os.cpu_count(),
+            "machine": platform.machine(), "keras": keras.__version__}
+    backend_module = importlib.import_module(BACKEND)
+    meta[BACKEND] = backend_module.__version__
     table = ratio_table(rows, args.modes)
     print("\n" + table)
     out = Path(args.out)

@@ -14,7 +14,8 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 BACKEND_NEUTRAL = [TESTS / "losses", TESTS / "test_boxes.py",
                    TESTS / "test_profiles.py",
-                   TESTS / "test_toy_regression.py"]
+                   TESTS / "test_toy_regression.py",
+                   TESTS / "test_benchmark_smoke.py"]
 
 
 def _is_neutral(path):

@@ -1,7 +1,8 @@
 """benchmarks/loss_throughput.py runs, covers every registered loss, and its
 plain keras.ops baselines compute the same losses as ours (otherwise "never
 slower than plain keras.ops" would compare different work). No timing is
-asserted."""
+asserted. Runs on TensorFlow and JAX (the benchmark times the modes of the
+backend it runs on)."""
 
 import importlib.util
 import json
@@ -11,8 +12,6 @@ import keras
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                                reason="the benchmark times TensorFlow modes")
 
 _PATH = (Path(__file__).resolve().parents[1] / "benchmarks"
          / "loss_throughput.py")
@@ -41,7 +40,7 @@ def test_plain_baseline_is_the_same_formula(bench, name):
 
 def test_tiny_run_writes_a_row_per_loss_and_mode(bench, tmp_path):
     out = tmp_path / "result.json"
-    bench.main(["--sizes", "16", "--repeats", "1", "--modes", "tf.function",
+    bench.main(["--sizes", "16", "--repeats", "1", "--modes", "xla",
                 "--losses", "IoU", "GIoU", "--keras-cv-max-n", "0",
                 "--out", str(out)])
     result = json.loads(out.read_text())
@@ -51,8 +50,18 @@ def test_tiny_run_writes_a_row_per_loss_and_mode(bench, tmp_path):
                     ("IoU", "keras_boxloss"), ("IoU", "plain keras.ops"),
                     ("GIoU", "keras_boxloss"), ("GIoU", "plain keras.ops")}
     assert "| 2e+01 | GIoU |" in result["table"]
+    assert result["meta"]["backend"] == keras.backend.backend()
+    assert {r["mode"] for r in result["rows"]} == {"xla"}
 
 
+def test_modes_are_the_backends(bench):
+    expected = {"tensorflow": ("eager", "tf.function", "xla"),
+                "jax": ("eager", "xla")}[keras.backend.backend()]
+    assert bench.MODES == expected
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="loss_before_after.py times TensorFlow modes")
 def test_before_after_runs_both_trees(tmp_path):
     """benchmarks/loss_before_after.py, with this tree on both sides, in a
     process of its own (it re-imports the package)."""
