@@ -38,10 +38,17 @@ FORMAT_CHOICE = "one of ['xyxy'"
 ROWS = []
 
 
+def _id(value):
+    # An object's repr names its address, which differs between processes
+    # (pytest-xdist's workers must collect the same ids).
+    text = repr(value)
+    return f"{type(value).__name__}()" if " at 0x" in text else text
+
+
 def row(cls, kwargs, arg, *words):
     ROWS.append(pytest.param(
         cls, kwargs, arg, words,
-        id=f"{cls.__name__}-{arg}-{'-'.join(f'{v!r}' for v in kwargs.values())}"))
+        id=f"{cls.__name__}-{arg}-{'-'.join(map(_id, kwargs.values()))}"))
 
 
 # The Keras arguments, every class.
