@@ -5,7 +5,8 @@
 #
 # 1. loss_throughput.py at 1e6, 1e7 and 3e6 boxes (that order: a cap that
 #    hits drops the last), jax.jit only, every registered loss beside its
-#    plain keras.ops form and the XLA copy floor; one JSON per size;
+#    plain keras.ops form and the XLA copy floor, and the kernels (fusions)
+#    each compiles to; one JSON per size;
 # 2. the loss test suite (tests/losses) on the GPU, 8 workers: the float64
 #    references, property tests, gradients and float16/bfloat16 edge cases
 #    under XLA's GPU kernels instead of its CPU ones.
@@ -28,7 +29,7 @@ python3 -c 'import jax, keras; print("jax", jax.__version__, "keras",
   keras.__version__, jax.devices())' | tee "$out/versions.txt"
 for n in 1000000 10000000 3000000; do
   timeout "$throughput_cap" python3 "$here/loss_throughput.py" --sizes $n \
-    --repeats 3 --modes xla --out "$out/loss_throughput_n$n.json" \
+    --repeats 3 --modes xla --kernels --out "$out/loss_throughput_n$n.json" \
     > "$out/loss_throughput_n$n.log" 2>&1
   echo "loss_throughput n=$n: exit $?"
 done

@@ -42,6 +42,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import math  # noqa: E402
+import re  # noqa: E402
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -181,6 +182,17 @@ def step_fn(loss, mode):
     return tf.function(step, jit_compile=(mode == "xla"))
 
 
+def kernel_count(loss, y_true, y_pred):
+    """The fusions in the optimised XLA program of `loss` + gradient under
+    `jax.jit` (JAX only): on a GPU each is a kernel launch and, for these
+    elementwise losses, about one pass over memory."""
+    import jax
+
+    step = jax.jit(jax.value_and_grad(lambda t, p: loss(t, p), argnums=1))
+    return len(re.findall(r"\bfusion\(",
+                          step.lower(y_true, y_pred).compile().as_text()))
+
+
 def plain_loss(fn):
     """`fn` per box, summed: the same reduction as our losses here."""
     return lambda y_true, y_pred: ops.sum(fn(y_true, y_pred))
@@ -232,7 +244,7 @@ def time_ms(fn, args, repeats, min_seconds=0.2):
     return min(samples)
 
 
-def run(sizes, repeats, keras_cv_max_n, modes, losses=None):
+def run(sizes, repeats, keras_cv_max_n, modes, losses=None, kernels=False):
     cv = keras_cv_losses()
     ours = {name: cls for name, cls in OURS.items()
             if losses is None or name in losses}
@@ -258,8 +270,11 @@ def run(sizes, repeats, keras_cv_max_n, modes, losses=None):
                 ms = time_ms(step_fn(loss, mode), (y_true, y_pred), repeats)
                 timed.append({"n": n, "loss": name, "impl": impl,
                               "mode": mode, "ms": ms})
-                print(f"  {impl:<16} {name:<10} {mode:<12} {ms:10.3f} ms",
-                      flush=True)
+                if kernels and mode == "xla":
+                    timed[-1]["kernels"] = kernel_count(loss, y_true, y_pred)
+                count = timed[-1].get("kernels")
+                print(f"  {impl:<16} {name:<10} {mode:<12} {ms:10.3f} ms"
+                      + (f" {count:3d} kernels" if count else ""), flush=True)
             # Again after every loss: the least of all is the floor.
             floor = min(floor, time_ms(floor_step, (y_true, y_pred),
                                        repeats))
@@ -333,11 +348,18 @@ def main(argv=None):
     parser.add_argument("--losses", nargs="+", choices=sorted(OURS),
                         help="only these losses (class names); default: "
                         "every registered loss")
+    parser.add_argument("--kernels", action="store_true",
+                        help="JAX only: also count each xla row's fusions "
+                        "(kernels) in its compiled program")
     parser.add_argument("--out", default=str(
         Path(__file__).parent / "results" / "loss_throughput.json"))
     args = parser.parse_args(argv)
+    if args.kernels and BACKEND != "jax":
+        parser.error(f"Expected KERAS_BACKEND=jax with --kernels (it reads "
+                     f"jax.jit's compiled program). Received: "
+                     f"KERAS_BACKEND={BACKEND}")
     rows = run(args.sizes, args.repeats, args.keras_cv_max_n, args.modes,
-               args.losses)
+               args.losses, args.kernels)
     meta = {"backend": BACKEND, "device": device(), "cpus": os.cpu_count(),
             "machine": platform.machine(), "keras": keras.__version__}
     backend_module = importlib.import_module(BACKEND)

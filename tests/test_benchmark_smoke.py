@@ -79,3 +79,29 @@ def test_before_after_runs_both_trees(tmp_path):
     assert [line.split(":")[0] for line in lines] == ["CIoU"]
     assert re.search(r"before [\d.]+x, after [\d.]+x the floor, plain / "
                      r"after [\d.]+", lines[0])
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax",
+                    reason="--kernels reads jax.jit's compiled program")
+def test_kernels_are_counted_per_xla_row(bench, tmp_path):
+    out = tmp_path / "result.json"
+    bench.main(["--sizes", "16", "--repeats", "1", "--modes", "eager", "xla",
+                "--losses", "IoU", "SIoU", "--kernels", "--out", str(out)])
+    rows = json.loads(out.read_text())["rows"]
+    counts = {(r["loss"], r["impl"]): r["kernels"] for r in rows
+              if r["mode"] == "xla" and "kernels" in r}
+    assert set(counts) == {("IoU", "keras_boxloss"),
+                           ("IoU", "plain keras.ops"),
+                           ("SIoU", "keras_boxloss")}
+    # SIoU's angle and shape terms compile to more fusions than IoU's.
+    assert 1 <= counts[("IoU", "keras_boxloss")] < counts[("SIoU",
+                                                            "keras_boxloss")]
+    assert not any("kernels" in r for r in rows if r["mode"] == "eager")
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="the TensorFlow refusal")
+def test_kernels_need_jax(bench, tmp_path):
+    with pytest.raises(SystemExit):
+        bench.main(["--sizes", "16", "--kernels",
+                    "--out", str(tmp_path / "r.json")])
