@@ -21,6 +21,8 @@ throughput_cap=${2:-75}
 tests_cap=${3:-240}
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mkdir -p "$out"
+out=$(cd "$out" && pwd)  # the tests run from the repository root
+status=0
 export KERAS_BACKEND=jax PYTHONUNBUFFERED=1
 # Each test worker and each benchmark takes GPU memory as it needs it,
 # instead of 75% of the card at start.
@@ -31,11 +33,16 @@ for n in 1000000 10000000 3000000; do
   timeout "$throughput_cap" python3 "$here/loss_throughput.py" --sizes $n \
     --repeats 3 --modes xla --kernels --out "$out/loss_throughput_n$n.json" \
     > "$out/loss_throughput_n$n.log" 2>&1
-  echo "loss_throughput n=$n: exit $?"
+  code=$?
+  echo "loss_throughput n=$n: exit $code"
+  [ $code -eq 0 ] || status=$code
 done
 cd "$here/.."
 timeout "$tests_cap" python3 -m pytest tests/losses -q -n 8 \
   -p no:cacheprovider --junitxml="$out/losses_tests.xml" \
   > "$out/losses_tests.log" 2>&1
-echo "tests/losses: exit $?"
+code=$?
+echo "tests/losses: exit $code"
+[ $code -eq 0 ] || status=$code
 tail -5 "$out/losses_tests.log"
+exit $status  # the last failure's code, 0 when all passed

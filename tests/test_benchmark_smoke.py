@@ -54,12 +54,6 @@ def test_tiny_run_writes_a_row_per_loss_and_mode(bench, tmp_path):
     assert {r["mode"] for r in result["rows"]} == {"xla"}
 
 
-def test_modes_are_the_backends(bench):
-    expected = {"tensorflow": ("eager", "tf.function", "xla"),
-                "jax": ("eager", "xla")}[keras.backend.backend()]
-    assert bench.MODES == expected
-
-
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow",
                     reason="loss_before_after.py times TensorFlow modes")
 def test_before_after_runs_both_trees(tmp_path):
@@ -93,9 +87,9 @@ def test_kernels_are_counted_per_xla_row(bench, tmp_path):
     assert set(counts) == {("IoU", "keras_boxloss"),
                            ("IoU", "plain keras.ops"),
                            ("SIoU", "keras_boxloss")}
-    # SIoU's angle and shape terms compile to more fusions than IoU's.
-    assert 1 <= counts[("IoU", "keras_boxloss")] < counts[("SIoU",
-                                                            "keras_boxloss")]
+    # At least the value's and the gradient's (the exact count depends on
+    # the device: SIoU has 19 on a CPU, 4 on an H200).
+    assert all(isinstance(c, int) and c >= 2 for c in counts.values())
     assert not any("kernels" in r for r in rows if r["mode"] == "eager")
 
 
