@@ -30,6 +30,7 @@ the Faster R-CNN in float32) so the test suite runs the whole script.
 import argparse
 import dataclasses
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -422,6 +423,11 @@ def main(argv: list[str] | None = None) -> None:
         if section not in caps:
             parser.error(f"--cap: unknown section {section!r}")
         caps[section] = float(seconds)
+    if importlib.util.find_spec("tensorflow") is None:
+        # As on the first GPU machine lent (an H200 with JAX only).
+        parser.error("Expected TensorFlow 2.20 (every section runs on it). "
+                     "Received: no module named tensorflow. For the losses "
+                     "alone under JAX: benchmarks/gpu_losses_jax.sh OUT_DIR")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if args.smoke:
         env["CUDA_VISIBLE_DEVICES"] = ""  # the smoke run is a CPU run

@@ -149,6 +149,22 @@ def test_unknown_cap_section_is_an_error(tmp_path):
     assert "unknown section 'ssdd'" in completed.stderr
 
 
+def test_a_machine_without_tensorflow_is_told_what_to_run(monkeypatch,
+                                                          capsys):
+    # The first GPU machine lent had JAX but no TensorFlow.
+    module = load_module()
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None
+                        if name == "tensorflow" else find_spec(name, *a))
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--sections", "loss_throughput"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "Expected TensorFlow 2.20" in error
+    assert "no module named tensorflow" in error
+    assert "gpu_losses_jax.sh" in error
+
+
 @pytest.mark.slow
 def test_smoke_every_section(tmp_path, generated):
     module = load_module()
