@@ -212,9 +212,9 @@ def floor_fn():
 
 
 def wait(result):
-    """Block until `result` is computed, without copying it to the host
-    (both backends dispatch asynchronously on a GPU; copying a 1e7-box
-    gradient would be timed with it)."""
+    """Block until `result` is computed (both backends dispatch
+    asynchronously on a GPU), without copying a GPU result to the host (the
+    copy of a 1e7-box gradient would be timed with it)."""
     if BACKEND == "jax":
         import jax
         jax.block_until_ready(result)
