@@ -95,7 +95,11 @@ def test_kernels_are_counted_per_xla_row(bench, tmp_path):
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow",
                     reason="the TensorFlow refusal")
-def test_kernels_need_jax(bench, tmp_path):
-    with pytest.raises(SystemExit):
+def test_kernels_need_jax(bench, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
         bench.main(["--sizes", "16", "--kernels",
                     "--out", str(tmp_path / "r.json")])
+    assert exit_info.value.code == 2
+    assert ("Expected KERAS_BACKEND=jax with --kernels"
+            in capsys.readouterr().err)
+    assert not (tmp_path / "r.json").exists()
