@@ -30,7 +30,6 @@ ours, KerasCV / ours), printed and written as JSON.
 """
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -48,6 +47,7 @@ import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from keras_boxloss.atomic_files import write_json  # noqa: E402
 from keras_boxloss.losses.registry import BOX_LOSSES  # noqa: E402
 
 # class name ("GIoU") -> class, for every registered loss
@@ -362,10 +362,9 @@ def main(argv=None):
     meta[BACKEND] = (jax if BACKEND == "jax" else tf).__version__
     table = ratio_table(rows, args.modes)
     print("\n" + table)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"meta": meta, "rows": rows,
-                               "table": table}, indent=2))
+    # Whole or not at all: a run killed by a time cap keeps the last JSON.
+    out = write_json(args.out, {"meta": meta, "rows": rows, "table": table},
+                     indent=2)
     print(f"\nwrote {out}")
 
 
