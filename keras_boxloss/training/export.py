@@ -265,12 +265,43 @@ def _builtin_nms(boxes, scores, max_detections=100, max_per_class=100,
     }
 
 
+# The OD API's TFLite detectors end in TFLite_Detection_PostProcess, whose
+# four outputs come in this order under these tensor names; inference code
+# reads them by position (`get_output_details()[0]` is the boxes).
+TFLITE_OUTPUT_ORDER = ("detection_boxes", "detection_classes",
+                       "detection_scores", "num_detections")
+TFLITE_OUTPUT_NAMES = ("TFLite_Detection_PostProcess",
+                       "TFLite_Detection_PostProcess:1",
+                       "TFLite_Detection_PostProcess:2",
+                       "TFLite_Detection_PostProcess:3")
+
+
+def _odapi_output_order(flatbuffer: bytes) -> bytes:
+    """The converted model with its outputs in the OD API's positions and
+    names. The converter orders a signature's outputs as its graph happens
+    to (num_detections came first), so the subgraph's output list is
+    rewritten; the signature maps names to tensors, so it is unchanged."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(
+        bytearray(flatbuffer))
+    graph = model.subgraphs[0]
+    tensor_of = {output.name.decode(): output.tensorIndex
+                 for output in model.signatureDefs[0].outputs}
+    graph.outputs = [tensor_of[key] for key in TFLITE_OUTPUT_ORDER]
+    for key, name in zip(TFLITE_OUTPUT_ORDER, TFLITE_OUTPUT_NAMES):
+        graph.tensors[tensor_of[key]].name = name.encode()
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
 def export_tflite(model, config, output, overwrite: bool = False,
                   **nms_kwargs) -> str:
     """Writes a TFLite model to `output` (atomically), TFLite builtins only:
     input `input_tensor` uint8 `[1, S, S, 3]` at the model's size (resize
-    before), outputs the four main ones, `detection_classes` 0-based as in
-    the OD API's TFLite models (the SavedModel's minus 1)."""
+    before), outputs the four main ones in the OD API's TFLite positions
+    and names (`TFLITE_OUTPUT_ORDER`, `TFLITE_OUTPUT_NAMES`; the signature
+    runner names them as the SavedModel does), `detection_classes` 0-based
+    as in the OD API's TFLite models (the SavedModel's minus 1)."""
     import tensorflow as tf
 
     _check_config(config)
@@ -302,6 +333,6 @@ def export_tflite(model, config, output, overwrite: bool = False,
             tf.saved_model.save(module, saved,
                                 signatures={"serving_default": signature})
             converter = tf.lite.TFLiteConverter.from_saved_model(saved)
-            Path(path).write_bytes(converter.convert())
+            Path(path).write_bytes(_odapi_output_order(converter.convert()))
 
     return write_atomically(output, write, overwrite)

@@ -280,6 +280,35 @@ def test_tflite_matches_the_saved_model(models, exports, image, tmp_path):
     assert worst < 1e-4
 
 
+def test_tflite_outputs_by_position_as_odapi_code_reads_them(models, image,
+                                                             tmp_path):
+    """OD API TFLite inference code reads `get_output_details()` by index:
+    0 boxes, 1 classes, 2 scores, 3 count (TFLite_Detection_PostProcess)."""
+    config, model = models["ssd"]
+    path = export_tflite(model, config, tmp_path / "ssd.tflite")
+    interpreter = tf.lite.Interpreter(model_path=path)
+    interpreter.allocate_tensors()
+    outputs = interpreter.get_output_details()
+    assert [o["name"] for o in outputs] == [
+        "TFLite_Detection_PostProcess", "TFLite_Detection_PostProcess:1",
+        "TFLite_Detection_PostProcess:2", "TFLite_Detection_PostProcess:3"]
+    pixels = tf.cast(tf.image.resize(image, (SIZE, SIZE)), tf.uint8).numpy()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"],
+                           pixels[None])
+    interpreter.invoke()
+    boxes, classes, scores, count = (
+        interpreter.get_tensor(o["index"]) for o in outputs)
+    want = tf.lite.Interpreter(model_path=path).get_signature_runner()(
+        input_tensor=pixels[None])
+    assert boxes.shape == (1, 100, 4) and count.shape == (1,)
+    np.testing.assert_array_equal(boxes, want["detection_boxes"])
+    np.testing.assert_array_equal(classes, want["detection_classes"])
+    np.testing.assert_array_equal(scores, want["detection_scores"])
+    np.testing.assert_array_equal(count, want["num_detections"])
+    # the OD API sample loop: for i in range(int(count[0])): scores[0][i] ...
+    assert int(count[0]) > 0 and scores[0, 0] >= scores[0, int(count[0]) - 1]
+
+
 def test_export_command(models, tmp_path, capsys):
     config, model = models["ssd"]
     run = tmp_path / "run"
