@@ -156,6 +156,7 @@ def _ident_follows(text: str, pos: int) -> bool:
     return pos < len(text) and (text[pos].isalnum() or text[pos] == "_")
 
 
+_HEX = "0123456789abcdefABCDEF"
 _SIMPLE_ESCAPES = {
     "n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f",
     "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?",
@@ -163,41 +164,68 @@ _SIMPLE_ESCAPES = {
 
 
 def _unescape(body: str, source: str, line: int) -> str:
-    out: list[str] = []
+    """A quoted string's text, as protobuf reads it: the escapes give bytes
+    (`\\303\\251` is two bytes, how protobuf writes a non-ASCII `é`
+    unless asked for UTF-8), the rest is the file's own text, and the
+    whole is decoded as UTF-8."""
+    out = bytearray()
     i = 0
     while i < len(body):
         ch = body[i]
         if ch != "\\":
-            out.append(ch)
+            out += ch.encode("utf-8", "surrogatepass")
             i += 1
             continue
         nxt = body[i + 1]  # the tokenizer guarantees a character after `\`
         if nxt in _SIMPLE_ESCAPES:
-            out.append(_SIMPLE_ESCAPES[nxt])
+            out += _SIMPLE_ESCAPES[nxt].encode()
             i += 2
         elif nxt in "01234567":
             j = i + 1
             while j < len(body) and j < i + 4 and body[j] in "01234567":
                 j += 1
-            out.append(chr(int(body[i + 1 : j], 8)))
+            out.append(int(body[i + 1 : j], 8) & 0xFF)
             i = j
         elif nxt in "xX":
             j = i + 2
-            while j < len(body) and j < i + 4 and body[j] in "0123456789abcdefABCDEF":
+            while j < len(body) and j < i + 4 and body[j] in _HEX:
                 j += 1
             if j == i + 2:
                 raise ValueError(
                     f"{source}:{line}: Expected hex digits after '\\x'. "
                     f"Received: {body[i:i + 4]!r}"
                 )
-            out.append(chr(int(body[i + 2 : j], 16)))
+            out.append(int(body[i + 2 : j], 16))
             i = j
+        elif nxt in "uU":
+            digits = 4 if nxt == "u" else 8
+            code = body[i + 2 : i + 2 + digits]
+            if len(code) != digits or any(c not in _HEX for c in code):
+                raise ValueError(
+                    f"{source}:{line}: Expected {digits} hex digits after "
+                    f"'\\{nxt}'. Received: {body[i:i + 2 + digits]!r}"
+                )
+            try:
+                out += chr(int(code, 16)).encode("utf-8")
+            except (ValueError, OverflowError, UnicodeEncodeError):
+                raise ValueError(
+                    f"{source}:{line}: Expected a Unicode code point after "
+                    f"'\\{nxt}'. Received: {body[i:i + 2 + digits]!r}"
+                ) from None
+            i += 2 + digits
         else:
             raise ValueError(
                 f"{source}:{line}: Expected a valid escape sequence. "
                 f"Received: {body[i:i + 2]!r}"
             )
-    return "".join(out)
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{source}:{line}: Expected a string whose escaped bytes are "
+            f"UTF-8 text (as protobuf requires of a string field). "
+            f"Received: {body!r} ({error.reason} at byte {error.start})"
+        ) from None
 
 
 # --- parser ----------------------------------------------------------------

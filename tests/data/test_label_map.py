@@ -19,6 +19,19 @@ def test_a_byte_order_mark_is_not_label_map_text(tmp_path):
     assert read_label_map(path) == {1: "raccoon"}
 
 
+def test_non_ascii_names_escaped_or_not(tmp_path):
+    """Label maps written by protobuf 3 (as_utf8=False) escape non-ASCII
+    names as octal UTF-8 bytes: one character each, as protobuf reads it."""
+    text = ("item { name: \"caf\\303\\251\" id: 1 }\n"
+            "item { id: 2 name: '\\346\\261\\275\\350\\275\\246' "
+            "display_name: 'Auto \\303\\274' }\n")
+    parsed = parse_label_map(text)
+    assert parsed == {1: "café", 2: "汽车"}
+    assert parsed.display_names == {1: "café", 2: "Auto ü"}
+    path = write_label_map(parsed, tmp_path / "label_map.pbtxt")
+    assert read_label_map(path) == parsed
+
+
 def test_round_trip_keeps_display_names(tmp_path):
     label_map = LabelMap({1: "/m/01", 3: "b"}, {1: "Person 'P'"})
     back = read_label_map(write_label_map(label_map, tmp_path / "l.pbtxt"))

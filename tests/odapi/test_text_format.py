@@ -90,6 +90,40 @@ def test_quotes_escapes_and_concatenation():
     assert type(root.get("e")) is str
 
 
+def test_escaped_utf8_bytes_decode_as_protobuf_does():
+    """protobuf's MessageToString with as_utf8=False (protobuf 3's
+    default, so what the OD API's config_util.save_pipeline_config wrote)
+    gives non-ASCII text as octal-escaped UTF-8 bytes; they are one
+    character, not one per byte."""
+    from google.protobuf import text_format as protobuf_text
+    from google.protobuf import wrappers_pb2
+
+    for text in ("café", "汽车", "données/label_map.pbtxt", "tab\tA"):
+        written = protobuf_text.MessageToString(
+            wrappers_pb2.StringValue(value=text), as_utf8=False)
+        assert written.isascii()
+        assert parse(written).get("value") == text
+    root = parse(r"""
+        a: "caf\303\251"
+        b: "\xe6\xb1\xbd\350\275\246"
+        c: "caf\u00e9 \U0001F600"
+        d: "café"
+        """)
+    assert root.get("a") == "café"
+    assert root.get("b") == "汽车"
+    assert root.get("c") == "café \U0001F600"
+    assert root.get("d") == "café"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('a: "\\377"', "a string whose escaped bytes are UTF-8 text"), ('a: "\\u12"', "4 hex digits"),
+    ('a: "\\UFFFFFFFF"', "a Unicode code point")])
+def test_bad_string_bytes_are_errors_naming_the_line(text, expected):
+    with pytest.raises(ValueError, match=f"pipeline.config:1: Expected "
+                       f"{expected}"):
+        parse(text, source="pipeline.config")
+
+
 def test_enums_booleans_and_numbers():
     root = parse(
         """
