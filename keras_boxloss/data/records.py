@@ -335,8 +335,10 @@ def read_records(pattern):
 
 class _LabelChecker:
     """Checks each object's `class/label` against the label map and its
-    `class/text` against both, remembering the text first seen per label
-    (so records disagree with one another only once: an error)."""
+    `class/text` against both (the label's name or display_name, as the OD
+    API's decoder looks texts up); without a label map, remembers the text
+    first seen per label, so records that disagree with one another are an
+    error."""
 
     def __init__(self, label_map=None, label_map_name="the label map"):
         self.label_map = label_map
@@ -389,6 +391,8 @@ class _LabelChecker:
                     f"{text!r} in {object_where}"
                     + (f" ({text!r} is id {named[0]} there)" if named
                        else "") + "; fix the label map or the records")
+            if self.label_map is not None:
+                continue  # its name or display_name: the label's own
             first = self.first_text.setdefault(label, (text, object_where))
             if first[0] != text:
                 raise ValueError(

@@ -142,7 +142,12 @@ def test_scan_accepts_non_contiguous_ids_and_display_names(tmp_path):
     for side in ("xmax", "ymin", "ymax"):
         del display.features.feature[
             f"image/object/bbox/{side}"].float_list.value[1:]
-    scan_labels(_write(tmp_path / "d.record", [display]), label_map)
+    # in one file beside the name: both are label 2's own text, as the OD
+    # API's decoder looks either up
+    both = _write(tmp_path / "d.record", [_example(), display])
+    scan_labels(both, label_map)
+    from keras_boxloss.data.records import check_record_labels
+    check_record_labels(list(read_records(both)), label_map)
 
 
 def test_an_empty_class_text_among_others_counts_as_a_text(tmp_path):
