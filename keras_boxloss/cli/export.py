@@ -8,7 +8,7 @@ import argparse
 import dataclasses
 import sys
 
-INPUT_TYPES = ("image_tensor", "encoded_image_string_tensor", "tf_example")
+from keras_boxloss.training.export import INPUT_TYPES
 
 
 def same_detector(settings, trained) -> bool:
@@ -36,8 +36,9 @@ def add_arguments(parser):
     parser.add_argument("--input-type", default="image_tensor",
                         choices=INPUT_TYPES,
                         help="serving_default's input_tensor: uint8 images "
-                             "[B, H, W, 3], encoded image strings [B] or "
-                             "serialized tf.train.Example strings [B] "
+                             "[B, H, W, 3], encoded image strings [B], "
+                             "serialized tf.train.Example strings [B] or "
+                             "float32 images [B, H, W, 3] in 0-255 "
                              "(default: image_tensor)")
     parser.add_argument("--format", default="saved_model",
                         choices=("saved_model", "tflite"),
@@ -89,6 +90,7 @@ def _target(args):
 
 
 def run(args: argparse.Namespace) -> int:
+    from keras_boxloss.cli.options import check_nms_numbers
     from keras_boxloss.training.export import (export_saved_model,
                                                export_tflite)
     from keras_boxloss.training.train import load_trained
@@ -96,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from keras_boxloss.training.config import load_config, nms_kwargs
 
     target = _target(args)  # before the model loads
+    check_nms_numbers(args.score_threshold, args.max_detections)
     config, model = load_trained(args.model_dir, args.checkpoint or "last")
     settings = config
     if args.config:

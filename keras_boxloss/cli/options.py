@@ -56,6 +56,17 @@ def add_overwrite_argument(parser, what):
                         help=f"replace {what}")
 
 
+def check_nms_numbers(score_threshold, max_detections) -> None:
+    """`--score-threshold` in [0, 1] and a positive `--max-detections`
+    (`None`: not given)."""
+    if score_threshold is not None and not 0.0 <= score_threshold <= 1.0:
+        raise ValueError(f"Expected --score-threshold in [0, 1]. Received: "
+                         f"score_threshold={score_threshold}")
+    if max_detections is not None and max_detections < 1:
+        raise ValueError(f"Expected a positive --max-detections. Received: "
+                         f"max_detections={max_detections}")
+
+
 def add_checkpoint_argument(parser):
     """`--checkpoint last|best`: which weights of a `train` run to load
     (`training.train.checkpoint_dir`)."""

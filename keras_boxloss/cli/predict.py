@@ -1,21 +1,24 @@
 """`keras-boxloss predict`: a trained detector (`--model-dir`, a `train`
 run, or `--saved-model`, an `export` SavedModel) on image files (JPEG,
-PNG; paths, folders, globs), writing `OUT/predictions.json` (per image:
+PNG, BMP, GIF, WebP; paths, folders, globs), writing `OUT/predictions.json` (per image:
 file, size, boxes in pixels `[xmin, ymin, xmax, ymax]` and normalised
 `[ymin, xmin, ymax, xmax]`, scores, class ids and names) and each image
 with its boxes drawn, under its own name. The logic lives in
 `keras_boxloss.inference`."""
 
 import argparse
+import sys
 
 from keras_boxloss.cli.options import (add_checkpoint_argument,
-                                       add_overwrite_argument)
+                                       add_overwrite_argument,
+                                       check_nms_numbers)
 
 
 def add_arguments(parser):
     parser.add_argument("images", nargs="+", metavar="IMAGES",
-                        help="image files (.jpg, .jpeg, .png), folders of "
-                             "them or globs")
+                        help="image files (JPEG, PNG, BMP, GIF, WebP), "
+                             "folders of them or globs (other files there "
+                             "are skipped and named)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model-dir", metavar="DIR",
                         help="a `keras-boxloss train` output folder")
@@ -42,15 +45,6 @@ def add_arguments(parser):
     add_overwrite_argument(parser, "a non-empty --output-dir (whole)")
 
 
-def _check_numbers(args):
-    if not 0.0 <= args.score_threshold <= 1.0:
-        raise ValueError(f"Expected --score-threshold in [0, 1]. Received: "
-                         f"score_threshold={args.score_threshold}")
-    if args.max_detections is not None and args.max_detections < 1:
-        raise ValueError(f"Expected a positive --max-detections. Received: "
-                         f"max_detections={args.max_detections}")
-
-
 def _check_model_outside(output_dir, sources) -> None:
     """Refuses an output folder that is, holds or lies inside one of the
     model's files (`--model-dir`, `--saved-model`, `--label-map`): the
@@ -73,15 +67,22 @@ def run(args: argparse.Namespace) -> int:
     from keras_boxloss.data.output_folder import (check_inputs_outside,
                                                   check_output_folder)
     from keras_boxloss.inference import detect_images as inference
-    from keras_boxloss.inference.images import find_images
+    from keras_boxloss.inference.images import IMAGE_SUFFIXES, find_images
 
-    _check_numbers(args)
+    check_nms_numbers(args.score_threshold, args.max_detections)
     if args.checkpoint and not args.model_dir:
         raise ValueError("Expected --checkpoint with --model-dir (a "
                          "SavedModel holds one set of weights). Received: "
                          f"checkpoint={args.checkpoint!r} with --saved-model")
     # inputs and output first: nothing slow runs before they are sound
-    paths = find_images(args.images)
+    skipped = []
+    paths = find_images(args.images, skipped)
+    if skipped:
+        shown = ", ".join(str(p) for p in skipped[:5])
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        print(f"keras-boxloss: skipped {len(skipped)} files that are not "
+              f"images (by suffix; {', '.join(IMAGE_SUFFIXES)}): "
+              f"{shown}{more}", file=sys.stderr)
     check_output_folder(args.output_dir, args.overwrite)
     check_inputs_outside(args.output_dir, paths)
     _check_model_outside(args.output_dir, (

@@ -62,9 +62,15 @@ def load_serving_function(saved_model):
     """`(loaded SavedModel, serving_default function, input type)` of a
     `keras-boxloss export` SavedModel; the input type one of
     `training.export.INPUT_TYPES`. The function's variables belong to the
-    loaded object: keep it while calling."""
+    loaded object: keep it while calling. `saved_model` may also be the
+    folder the OD API's `exporter_main_v2.py` writes, with the SavedModel
+    in its `saved_model/`."""
     import tensorflow as tf
 
+    nested = Path(saved_model) / "saved_model"
+    if (not (Path(saved_model) / "saved_model.pb").is_file()
+            and (nested / "saved_model.pb").is_file()):
+        saved_model = nested
     try:
         loaded = tf.saved_model.load(str(saved_model))
     except (OSError, ValueError, tf.errors.OpError) as error:
@@ -87,6 +93,13 @@ def load_serving_function(saved_model):
             f"takes {sorted(signature.structured_input_signature[1])}")
     if spec.dtype == tf.uint8:
         kind = "image_tensor"
+    elif spec.dtype.is_floating:
+        kind = "float_image_tensor"
+    elif spec.dtype != tf.string:
+        raise ValueError(
+            f"Expected serving_default's input_tensor to be uint8 or float "
+            f"images or strings (the TF OD API's input types). Received: "
+            f"saved_model={str(saved_model)!r} takes {spec}")
     else:  # both string inputs are [B] strings: the graph tells them apart
         ops = {op.type for op in signature.graph.get_operations()}
         ops |= {node.op for function in
@@ -112,6 +125,7 @@ def saved_model_detections(saved_model, paths, settings=None):
 
     # `loaded` stays referenced while `serve` runs: it owns the variables
     loaded, serve, kind = load_serving_function(saved_model)
+    spec_dtype = serve.structured_input_signature[1]["input_tensor"].dtype
     if settings is not None:
         spec = serve.structured_outputs.get("detection_boxes")
         size = spec.shape[1] if spec is not None and spec.shape.rank else None
@@ -121,8 +135,8 @@ def saved_model_detections(saved_model, paths, settings=None):
                                           else min(requested, int(size)))
     for path in paths:
         image = read_image(path)
-        if kind == "image_tensor":
-            feed = tf.constant(image[None])
+        if kind in ("image_tensor", "float_image_tensor"):
+            feed = tf.cast(image[None], spec_dtype)
         else:
             encoded = tf.io.encode_png(image).numpy()
             if kind == "tf_example":

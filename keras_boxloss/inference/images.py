@@ -1,5 +1,5 @@
-"""Image files for prediction: found from paths, folders and globs, read
-as upright RGB (EXIF orientation applied; greyscale, palette and RGBA
+"""Image files for prediction (JPEG, PNG, BMP, GIF, WebP): found from
+paths, folders and globs, read as upright RGB (EXIF orientation applied; greyscale, palette and RGBA
 converted; alpha dropped; 16-bit grey to its high byte, as
 `tf.io.decode_image(channels=3)` does)."""
 
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+# What `tf.io.decode_image` (the encoded-string exports) and PIL both read.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+_PIL_FORMATS = ("JPEG", "MPO", "PNG", "BMP", "GIF", "WEBP")
 
 
 def _is_image_name(path: Path) -> bool:
@@ -21,12 +23,15 @@ def _not_an_image(path) -> ValueError:
                       f". Received: path={str(path)!r}")
 
 
-def find_images(inputs) -> list:
+def find_images(inputs, skipped: list | None = None) -> list:
     """The image files named by `inputs`, in order, each once.
 
     Args:
         inputs: file paths, folders (their image files, sorted, not
             recursive) and globs.
+        skipped: if given, gets the files a folder or glob held that are
+            not images (by suffix), so the caller can say so; a file named
+            directly must be an image.
 
     Returns:
         A list of `Path`s.
@@ -41,8 +46,11 @@ def find_images(inputs) -> list:
     for text in inputs:
         path = Path(text)
         if glob.has_magic(str(text)) and not path.exists():
-            matches = sorted(Path(p) for p in glob.glob(str(text)))
-            images = [p for p in matches if p.is_file() and _is_image_name(p)]
+            matches = [p for p in sorted(Path(p) for p in
+                                         glob.glob(str(text))) if p.is_file()]
+            images = [p for p in matches if _is_image_name(p)]
+            if skipped is not None:
+                skipped += [p for p in matches if not _is_image_name(p)]
             if not images:
                 raise FileNotFoundError(
                     f"Expected image files matching the glob. Received: "
@@ -50,8 +58,10 @@ def find_images(inputs) -> list:
                     " file")
             found += images
         elif path.is_dir():
-            images = sorted(p for p in path.iterdir()
-                            if p.is_file() and _is_image_name(p))
+            files = sorted(p for p in path.iterdir() if p.is_file())
+            images = [p for p in files if _is_image_name(p)]
+            if skipped is not None:
+                skipped += [p for p in files if not _is_image_name(p)]
             if not images:
                 raise ValueError(
                     f"Expected a folder holding image files "
@@ -79,13 +89,14 @@ def read_image(path) -> np.ndarray:
     orientation says (as viewers show it, and as its boxes are meant).
 
     Raises:
-        ValueError: a file that is not a readable JPEG or PNG, naming it.
+        ValueError: a file that is not a readable image (`IMAGE_SUFFIXES`'
+            formats; a GIF's first frame), naming it.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
-            if image.format not in ("JPEG", "PNG", "MPO"):
+            if image.format not in _PIL_FORMATS:
                 raise ValueError(f"format {image.format}")
             image = ImageOps.exif_transpose(image)
             if image.mode in ("I", "F") or image.mode.startswith("I;16"):
@@ -97,5 +108,6 @@ def read_image(path) -> np.ndarray:
             return np.asarray(image.convert("RGB"), np.uint8)
     except (OSError, ValueError, UnidentifiedImageError, SyntaxError) as error:
         raise ValueError(
-            f"Expected a readable JPEG or PNG image. Received: "
+            f"Expected a readable image ({', '.join(_PIL_FORMATS)}). "
+            f"Received: "
             f"path={str(path)!r} ({type(error).__name__}: {error})") from None

@@ -81,6 +81,15 @@ class NormalizedDetectionModule(detection.DetectionModule):
         model = super()._build_model()
         return _RoIsServingModel.from_config(model.get_config())
 
+    def _decode_image(self, encoded_image_bytes):
+        # expand_animations=False: a GIF (or WebP) decodes to its first
+        # frame, 3-D like every other format; Model Garden's own decode
+        # returns 4-D for them, which its map_fn then rejects
+        image = tf.io.decode_image(encoded_image_bytes, channels=3,
+                                   expand_animations=False)
+        image.set_shape((None, None, 3))
+        return image
+
     def _normalize(self, boxes, image_info):
         return self._normalize_coordinates({"b": boxes}, ["b"],
                                            image_info)["b"]

@@ -10,12 +10,15 @@ detect_fn(input_tensor)`, as the OD API's TF2 tutorials do) and whose
 - `encoded_image_string_tensor`: JPEG/PNG/GIF/BMP strings `[B]`, decoded to
   3 channels (grey and RGBA images too);
 - `tf_example`: serialized `tf.train.Example` strings `[B]` with
-  `image/encoded`.
+  `image/encoded`;
+- `float_image_tensor`: float32 `[B, H, W, 3]`, pixel values 0-255.
 
 Outputs (float32, as the OD API casts them): `detection_boxes` `[B, N, 4]`
 (normalised ymin, xmin, ymax, xmax of the input image), `detection_scores`,
 `detection_classes` (label-map ids, 1-based), `num_detections` `[B]`,
 `detection_multiclass_scores` `[B, N, C + 1]` (column 0 background),
+`detection_anchor_indices` `[B, N]` (the anchor or grid box each
+detection came from, as an index into the raw outputs' `A`),
 `raw_detection_boxes` `[B, A, 4]` and `raw_detection_scores`
 `[B, A, C + 1]` (every anchor or grid box, decoded, before NMS). The model
 stretches images to its square input (`resize_mode: fixed`), so boxes
@@ -31,7 +34,8 @@ from pathlib import Path
 
 from keras_boxloss.data.output_folder import move_into_place
 
-INPUT_TYPES = ("image_tensor", "encoded_image_string_tensor", "tf_example")
+INPUT_TYPES = ("image_tensor", "encoded_image_string_tensor", "tf_example",
+               "float_image_tensor")
 MAIN_OUTPUTS = ("detection_boxes", "detection_scores", "detection_classes",
                 "num_detections")
 
@@ -89,12 +93,12 @@ def _scores_with_background(model, scores):
     return tf.concat([tf.clip_by_value(background, 0.0, 1.0), scores], -1)
 
 
-def _source_rows(detections, boxes, scores, rows):
-    """`rows[b, a]` of the anchor each detection came from, zeros for the
-    padding. `combined_non_max_suppression` returns no indices, but every
-    kept box and score is a copy of one decoded anchor's (the boxes are
-    already inside [0, 1], so its clipping changes nothing): the anchor at
-    distance 0 is the source."""
+def _source_anchors(detections, boxes, scores):
+    """`(indices [B, K] int32, valid [B, K])`: the anchor each detection
+    came from, 0 for the padding. `combined_non_max_suppression` returns no
+    indices, but every kept box and score is a copy of one decoded
+    anchor's (the boxes are already inside [0, 1], so its clipping changes
+    nothing): the anchor at distance 0 is the source."""
     import tensorflow as tf
 
     classes = tf.cast(detections["detection_classes"], tf.int32) - 1
@@ -104,10 +108,10 @@ def _source_rows(detections, boxes, scores, rows):
         detections["detection_boxes"][:, :, None] - boxes[:, None]), -1)
     kept = detections["detection_scores"][..., None]
     distance += tf.abs(class_scores - kept)
-    found = tf.gather(rows, tf.argmin(distance, -1), batch_dims=1)
     valid = tf.sequence_mask(tf.cast(detections["num_detections"], tf.int32),
-                             tf.shape(found)[1])
-    return tf.where(valid[..., None], found, tf.zeros_like(found))
+                             tf.shape(distance)[1])
+    found = tf.argmin(distance, -1, output_type=tf.int32)
+    return tf.where(valid, found, tf.zeros_like(found)), valid
 
 
 def _image_tensor_to_images(input_tensor, size):
@@ -116,7 +120,7 @@ def _image_tensor_to_images(input_tensor, size):
     shape = tf.shape(input_tensor)
     checks = [
         tf.debugging.Assert(tf.equal(shape[3], 3), [
-            "Expected input_tensor with 3 channels (uint8 RGB, shape "
+            "Expected input_tensor with 3 channels (RGB, shape "
             "[batch, height, width, 3]). Received: input_tensor with "
             "channels=", shape[3]]),
         tf.debugging.Assert(tf.reduce_all(shape[1:3] > 0), [
@@ -151,9 +155,10 @@ def _examples_to_images(serialized, size):
 def _input_spec(input_type, batch_size=None, size=None):
     import tensorflow as tf
 
-    if input_type == "image_tensor":
+    if input_type in ("image_tensor", "float_image_tensor"):
         # the channel count is checked in the graph, with a clear message
-        return tf.TensorSpec([batch_size, size, size, None], tf.uint8,
+        dtype = tf.uint8 if input_type == "image_tensor" else tf.float32
+        return tf.TensorSpec([batch_size, size, size, None], dtype,
                              name="input_tensor")
     return tf.TensorSpec([batch_size], tf.string, name="input_tensor")
 
@@ -168,7 +173,7 @@ def detection_module(model, config, input_type: str = "image_tensor",
                      outputs=None, input_spec=None, **nms_kwargs):
     """A `tf.Module` whose `__call__` (a `tf.function` with one input,
     `input_tensor`) returns the OD API's detection dict; `outputs` limits
-    the keys (default: all seven)."""
+    the keys (default: all eight)."""
     import tensorflow as tf
 
     from keras_boxloss.training.predict import non_max_suppression
@@ -176,6 +181,7 @@ def detection_module(model, config, input_type: str = "image_tensor",
     check_input_type(input_type)
     size = config.model.image_size
     to_images = {"image_tensor": _image_tensor_to_images,
+                 "float_image_tensor": _image_tensor_to_images,
                  "encoded_image_string_tensor": _encoded_to_images,
                  "tf_example": _examples_to_images}[input_type]
 
@@ -183,8 +189,12 @@ def detection_module(model, config, input_type: str = "image_tensor",
         boxes, scores = model.decode(model(images, training=False))
         detections = non_max_suppression(boxes, scores, **nms_kwargs)
         with_background = _scores_with_background(model, scores)
-        detections["detection_multiclass_scores"] = _source_rows(
-            detections, boxes, scores, with_background)
+        anchors, valid = _source_anchors(detections, boxes, scores)
+        rows = tf.gather(with_background, anchors, batch_dims=1)
+        detections["detection_multiclass_scores"] = tf.where(
+            valid[..., None], rows, tf.zeros_like(rows))
+        # float32, as the OD API casts every output
+        detections["detection_anchor_indices"] = tf.cast(anchors, tf.float32)
         detections["raw_detection_boxes"] = boxes
         detections["raw_detection_scores"] = with_background
         return {key: detections[key] for key in outputs or detections}

@@ -105,6 +105,21 @@ class DetectorPredictions:
     batches with `predict_on_batch`.
     """
 
+    def _check_images(self, x) -> None:
+        """An array or tensor of images must have the model's square size
+        and 3 channels (a dataset or generator is not looked into): a
+        ValueError saying so, instead of a shape clash deep in the graph."""
+        shape = getattr(x, "shape", None)
+        size = getattr(self, "image_size", None)
+        if shape is None or size is None or len(shape) != 4:
+            return
+        if tuple(shape[1:]) != (size, size, 3):
+            raise ValueError(
+                f"Expected images of shape [batch, {size}, {size}, 3] (the "
+                f"model's input size; resize first, e.g. "
+                f"keras.ops.image.resize(images, ({size}, {size}))). "
+                f"Received: x with shape {tuple(shape)}")
+
     def predict(self, x, batch_size: typing.Optional[int] = None,
                 verbose="auto", steps=None, callbacks=None,
                 **nms_kwargs) -> dict:
@@ -125,6 +140,7 @@ class DetectorPredictions:
         """
         import keras
 
+        self._check_images(x)
         outputs = keras.Model.predict(self, x, batch_size=batch_size,
                                       verbose=verbose, steps=steps,
                                       callbacks=callbacks)
@@ -135,6 +151,7 @@ class DetectorPredictions:
         """`predict` of one batch, as `keras.Model.predict_on_batch`."""
         import keras
 
+        self._check_images(x)
         outputs = keras.Model.predict_on_batch(self, x)
         return detections_from_outputs(self, outputs, max(len(outputs), 1),
                                        **nms_kwargs)

@@ -219,6 +219,36 @@ def test_the_tutorial_snippet_runs_on_each_input_type(
                                       reference["detection_classes"])
 
 
+@pytest.mark.slow  # uses the two encoded exports
+def test_gif_and_webp_strings_decode_like_the_other_formats(
+        served, encoded_exports, garden_image):
+    """Model Garden's own decode returns a GIF or WebP as 4-D frames; ours
+    takes the first frame, as the SSD export and the OD API do."""
+    import io
+
+    import numpy as np
+    import tensorflow as tf
+    from PIL import Image
+
+    pixels, _ = garden_image
+    encoded = tf.saved_model.load(
+        encoded_exports["encoded_image_string_tensor"])
+    for fmt, options in (("GIF", {}), ("WEBP", {"lossless": True})):
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format=fmt, **options)
+        data = buffer.getvalue()
+        # GIF's palette may change colours: compare with what it holds
+        shown = tf.io.decode_image(data, channels=3,
+                                   expand_animations=False)
+        want = served(shown[None])
+        got = encoded(tf.constant([data]))
+        assert int(got["num_detections"][0]) == int(
+            want["num_detections"][0]), fmt
+        np.testing.assert_allclose(got["detection_boxes"],
+                                   want["detection_boxes"], atol=1e-5,
+                                   err_msg=fmt)
+
+
 def test_multiclass_and_raw_outputs(served, garden_image):
     import numpy as np
     import tensorflow as tf

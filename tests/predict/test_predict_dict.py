@@ -1,6 +1,8 @@
 """`SSD.predict` / `YOLOv1Detector.predict`: KerasHub's ObjectDetector dict
 (decoded, NMS'd, -1 padded); `model(images)` stays the raw head output."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -101,3 +103,15 @@ def test_no_images_give_empty_arrays():
     out = detections_from_outputs(model, raw, max_detections=5)
     assert out["boxes"].shape == (0, 5, 4) and out["labels"].shape == (0, 5)
     assert out["num_detections"].shape == (0,)
+
+
+@pytest.mark.parametrize("build", [tiny_ssd, tiny_yolo])
+@pytest.mark.parametrize("shape", [(1, 50, 64, 3), (2, 64, 64, 1)])
+def test_images_of_another_size_are_a_clear_error(build, shape):
+    model = build()
+    with pytest.raises(ValueError, match=r"Expected images of shape "
+                       r"\[batch, 64, 64, 3\].*Received: x with shape "
+                       + re.escape(str(shape))):
+        model.predict(np.zeros(shape, "float32"), verbose=0)
+    with pytest.raises(ValueError, match="Expected images of shape"):
+        model.predict_on_batch(np.zeros(shape, "float32"))

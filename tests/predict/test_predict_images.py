@@ -180,6 +180,9 @@ def test_folders_globs_and_same_names(fixed_run, tmp_path):
     found = find_images([tmp_path / "a", str(tmp_path / "b" / "*.png"),
                          tmp_path / "a" / "x.png"])
     assert found == [tmp_path / "a" / "x.png", tmp_path / "b" / "x.png"]
+    skipped = []
+    find_images([tmp_path / "a", str(tmp_path / "a" / "*")], skipped)
+    assert skipped == [tmp_path / "a" / "notes.txt"] * 2
     out = tmp_path / "out"
     assert predict(tmp_path / "a", tmp_path / "b", "--model-dir", run,
                    "--output-dir", out) == 0
@@ -187,6 +190,32 @@ def test_folders_globs_and_same_names(fixed_run, tmp_path):
     assert drawings == ["x.png", "x_2.png"]
     assert sorted(p.name for p in out.iterdir()) == [
         "predictions.json", "x.png", "x_2.png"]
+
+
+def test_skipped_files_are_named(fixed_run, tmp_path, capsys):
+    """Nothing is dropped silently: a folder's non-image files are named."""
+    run, _, _ = fixed_run
+    save(np.zeros((20, 30, 3), np.uint8), tmp_path / "x.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "scores.npy").write_bytes(b"\x93NUMPY")
+    assert predict(tmp_path, "--model-dir", run, "--output-dir",
+                   tmp_path / "out") == 0
+    err = capsys.readouterr().err
+    assert "skipped 2 files that are not images" in err
+    assert "notes.txt" in err and "scores.npy" in err
+
+
+@pytest.mark.parametrize("suffix, options", [
+    (".bmp", {}), (".gif", {}), (".webp", {"lossless": True})])
+def test_bmp_gif_and_webp_are_read(fixed_run, tmp_path, suffix, options):
+    run, _, _ = fixed_run
+    pixels = np.zeros((20, 30, 3), np.uint8)
+    pixels[5:15, 10:20] = (200, 0, 0)  # two colours: GIF's palette is exact
+    path = save(pixels, tmp_path / f"x{suffix}", **options)
+    np.testing.assert_array_equal(read_image(path), pixels)
+    out = tmp_path / "out"
+    assert predict(tmp_path, "--model-dir", run, "--output-dir", out) == 0
+    assert read_predictions(out)["images"][0]["file"] == f"x{suffix}"
 
 
 def run_error(capsys, *args):
@@ -212,7 +241,7 @@ def test_bad_inputs_are_errors_naming_the_file(fixed_run, tmp_path, capsys):
     broken.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
     err = run_error(capsys, good, broken, "--model-dir", run,
                     "--output-dir", out)
-    assert "Expected a readable JPEG or PNG image" in err
+    assert "Expected a readable image (JPEG" in err
     assert f"path='{broken}'" in err
     assert not out.exists()  # written whole or not at all
 

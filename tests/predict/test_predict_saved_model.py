@@ -88,3 +88,36 @@ def test_saved_model_matches_the_run(tiny, image_path, tmp_path,
     # names from the label map above the SavedModel's folder
     names = {1: "a", 2: "b", 3: "c"}
     assert served["class_names"] == [names[c] for c in served["classes"]]
+
+
+def test_odapi_layout_and_float_input(tiny, image_path, tmp_path):
+    """The folder `exporter_main_v2.py` writes (the SavedModel in its
+    `saved_model/`) and a float_image_tensor SavedModel both predict as
+    the uint8 export does."""
+    config, model = tiny
+    uint8 = export_saved_model(model, config, tmp_path / "uint8")
+    export_saved_model(model, config, tmp_path / "odapi" / "saved_model",
+                       input_type="float_image_tensor")
+    flags = ["--score-threshold", "0.2"]
+    for name, source in (("a", uint8), ("b", tmp_path / "odapi")):
+        assert main(["predict", str(image_path), "--saved-model",
+                     str(source), "--output-dir", str(tmp_path / name),
+                     *flags]) == 0
+    want, got = entry(tmp_path / "a"), entry(tmp_path / "b")
+    assert want["num_detections"] > 0
+    assert got["classes"] == want["classes"]
+    np.testing.assert_allclose(got["boxes"], want["boxes"], atol=0.05)
+    np.testing.assert_allclose(got["scores"], want["scores"], atol=1e-4)
+
+
+@pytest.mark.parametrize("flag, value", [
+    ("--score-threshold", "1.5"), ("--score-threshold", "-0.1"),
+    ("--max-detections", "0")])
+def test_export_checks_its_numbers_before_loading(tmp_path, capsys, flag,
+                                                  value):
+    # no run folder at all: the numbers are refused before the model loads
+    assert main(["export", "--model-dir", str(tmp_path / "missing"),
+                 "--output-dir", str(tmp_path / "out"), flag, value]) == 2
+    err = capsys.readouterr().err
+    assert "Expected" in err and value in err and flag in err
+    assert not (tmp_path / "out").exists()

@@ -31,7 +31,8 @@ DETECTORS = {
 }
 ALL_OUTPUTS = {"detection_boxes", "detection_scores", "detection_classes",
                "num_detections", "detection_multiclass_scores",
-               "raw_detection_boxes", "raw_detection_scores"}
+               "detection_anchor_indices", "raw_detection_boxes",
+               "raw_detection_scores"}
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,8 @@ def tutorial_inputs(kind, image_np):
     bytes, or a serialized tf.train.Example."""
     if kind == "image_tensor":
         return image_np
+    if kind == "float_image_tensor":
+        return image_np.astype(np.float32)
     encoded = tf.io.encode_png(image_np).numpy()
     return encoded if kind == "encoded_image_string_tensor" else \
         example_of(encoded)
@@ -148,23 +151,45 @@ def test_multiclass_and_raw_outputs(models, exports, image, name):
         assert len(source) >= 1
         np.testing.assert_allclose(multi[k], raw[source[0]], atol=1e-5)
         assert multi[k, cls] == pytest.approx(score, abs=1e-5)
+        # detection_anchor_indices names that row (float32, as the OD API)
+        anchor = out["detection_anchor_indices"].numpy()[0, k]
+        assert anchor == int(anchor) and int(anchor) in source
     assert not multi[count:].any()
+    assert out["detection_anchor_indices"].dtype == tf.float32
+    assert not out["detection_anchor_indices"].numpy()[0, count:].any()
 
 
 @pytest.mark.parametrize("kind", INPUT_TYPES)
 def test_an_empty_batch_gives_empty_outputs(exports, kind):
     detect_fn = tf.saved_model.load(exports["ssd", kind])
-    empty = (tf.zeros([0, 50, 40, 3], tf.uint8) if kind == "image_tensor"
-             else tf.constant([], tf.string))
+    empty = {"image_tensor": tf.zeros([0, 50, 40, 3], tf.uint8),
+             "float_image_tensor": tf.zeros([0, 50, 40, 3], tf.float32),
+             }.get(kind, tf.constant([], tf.string))
     out = detect_fn(empty)
     assert out["num_detections"].shape == (0,)
     assert out["detection_boxes"].shape == (0, 100, 4)
     assert out["detection_classes"].shape == (0, 100)
     assert out["detection_multiclass_scores"].shape == (0, 100, 4)
+    assert out["detection_anchor_indices"].shape == (0, 100)
     assert out["raw_detection_boxes"].shape[0] == 0
     # the signature too, under its input name
     signature = detect_fn.signatures["serving_default"]
     assert signature(input_tensor=empty)["num_detections"].shape == (0,)
+
+
+def test_float_pixels_give_the_uint8_detections(exports, image):
+    """float_image_tensor takes 0-255 floats: the same pixels as uint8 give
+    the same detections, fractional values are accepted as they are."""
+    as_float = tf.saved_model.load(exports["ssd", "float_image_tensor"])
+    as_uint8 = tf.saved_model.load(exports["ssd", "image_tensor"])
+    got = as_float.signatures["serving_default"](
+        input_tensor=tf.constant(image[None], tf.float32))
+    want = as_uint8(tf.constant(image[None]))
+    for key in ("detection_boxes", "detection_scores", "detection_classes"):
+        np.testing.assert_allclose(got[key], want[key], atol=1e-5)
+    spec = as_float.signatures["serving_default"].structured_input_signature[
+        1]["input_tensor"]
+    assert spec.dtype == tf.float32
 
 
 @pytest.mark.parametrize("channels", [1, 4])
