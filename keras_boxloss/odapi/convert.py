@@ -18,7 +18,8 @@ from dataclasses import dataclass, field as dataclass_field
 
 from keras_boxloss.atomic_files import write_text
 from keras_boxloss.odapi.accounting import (APPROXIMATED, HONOURED,
-                                            NOT_SUPPORTED, Report)
+                                            NOT_SUPPORTED, Report,
+                                            check_placeholders)
 from keras_boxloss.odapi.pipeline import Pipeline, load_pipeline
 from keras_boxloss.odapi.ssd import Target, map_ssd
 
@@ -39,8 +40,11 @@ def import_pipeline(path, overrides=(), for_training: bool = True
     training-only fields (`train_config.TRAINING_ONLY`) are not checked."""
     from keras_boxloss.odapi.train_config import TRAINING_ONLY_PLACEHOLDERS
 
-    pipe = load_pipeline(path, overrides, skip_placeholders=(
-        () if for_training else TRAINING_ONLY_PLACEHOLDERS))
+    pipe = load_pipeline(path, overrides, check_paths=False)
+    # an architecture we do not map is said before its paths are asked for
+    check_mapped_kind(pipe)
+    check_placeholders(pipe.root, pipe.source, () if for_training
+                       else TRAINING_ONLY_PLACEHOLDERS)
     report = Report(pipe.source)
     for key, line in pipe.removed:
         report.mark(key, None, HONOURED, f"removed by --set {key}= (was "
@@ -74,9 +78,21 @@ def import_pipeline(path, overrides=(), for_training: bool = True
             mapping.comments[key] = ", ".join(sources)
         text = mapping.to_yaml(faster_rcnn.yaml_header(pipe.source))
         return Imported(kind, mapping.overrides, report, pipe, origins, text)
-    raise ValueError(f"{pipe.source}: Expected model.ssd or model.faster_rcnn"
-                     f" (the architectures keras-boxloss maps). Received: "
-                     f"model.{kind}")
+    check_mapped_kind(pipe)
+    raise AssertionError(kind)  # check_mapped_kind refused it
+
+
+MAPPED_KINDS = ("ssd", "faster_rcnn")
+
+
+def check_mapped_kind(pipe: Pipeline) -> str:
+    """`pipe.kind` if keras-boxloss maps it, else a ValueError naming it."""
+    if pipe.kind not in MAPPED_KINDS:
+        raise ValueError(
+            f"{pipe.source}: Expected model.ssd or model.faster_rcnn (the "
+            f"architectures keras-boxloss maps). Received: "
+            f"model.{pipe.kind}")
+    return pipe.kind
 
 
 def _apply_own(values: dict, overrides: list[str], origins: dict) -> None:
@@ -115,7 +131,8 @@ def load_detector_config(path, overrides=(), quiet: bool = False,
     """The `DetectorConfig` of an SSD pipeline.config (see the module
     docstring); a Faster R-CNN one is an error pointing at garden-train.
     `for_training=False`: as `import_pipeline`."""
-    kind = load_pipeline(path, overrides, check_paths=False).kind
+    kind = check_mapped_kind(load_pipeline(path, overrides,
+                                           check_paths=False))
     if kind != "ssd":
         raise ValueError(
             f"{path}: Expected an SSD pipeline config here (our Keras "

@@ -213,3 +213,21 @@ def test_compare_imports_a_pipeline_into_its_folder(tmp_path, monkeypatch):
                      str(out))
     with pytest.raises(CommandError, match="different config"):
         _import_pipeline(str(V2_COCO), FILL, str(out))
+
+
+@pytest.mark.parametrize("command", [
+    ["import-config", str(FIXTURES / "centernet_hourglass104_512x512_coco17_"
+                          "tpu-8.config"), "--output", "c.yaml"],
+    ["train", "--config", str(FIXTURES / "centernet_hourglass104_512x512_"
+                              "coco17_tpu-8.config"), "--model-dir", "run"]])
+def test_an_unmapped_architecture_is_said_first(command, tmp_path,
+                                                monkeypatch, capsys):
+    """CenterNet: the architecture is the error, before its unfilled paths
+    are asked for, and no command is suggested that would refuse it too."""
+    monkeypatch.chdir(tmp_path)
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert "Expected model.ssd or model.faster_rcnn" in err
+    assert "Received: model.center_net" in err
+    assert "PATH_TO_BE_CONFIGURED" not in err and "garden-train" not in err
+    assert list(tmp_path.iterdir()) == []
