@@ -88,11 +88,25 @@ def map_ssd(pipe: Pipeline, report: Report, target: Target) -> None:
     _box_predictor(ssd.sub("box_predictor"))
     _loss(ssd, pipe, target)
     _post_processing(ssd.sub("post_processing"), target)
+    _background_class(ssd, target)
+    Section(pipe.root, "", report).sub("graph_rewriter").mark_self(
+        "not supported", "no quantization-aware training: the model trains "
+        "in float (`export --format tflite` writes a float TFLite model)")
     for name, good, note in (
             ("freeze_batchnorm", False, "batch norm layers train"),
             ("inplace_batchnorm_update", None,
              "Keras updates batch norm statistics in place"),
-            ("negative_class_weight", 1.0, "negatives weigh 1")):
+            ("negative_class_weight", 1.0, "negatives weigh 1"),
+            ("explicit_background_class", False,
+             "no explicit background column in the ground truth"),
+            ("use_confidences_as_targets", False,
+             "targets are the matched classes"),
+            # read only with use_confidences_as_targets
+            ("implicit_example_weight", None,
+             "used only with use_confidences_as_targets"),
+            ("return_raw_detections_during_predict", None,
+             "exports always return raw_detection_boxes and "
+             "raw_detection_scores")):
         if not ssd.has(name):
             continue
         value = ssd.value(name)
@@ -100,6 +114,23 @@ def map_ssd(pipe: Pipeline, report: Report, target: Target) -> None:
             ssd.honoured(name, note)
         else:
             ssd.not_supported(name, f"{note} (no setting for {value!r})")
+
+
+def _background_class(ssd: Section, target: Target) -> None:
+    """`add_background_class` (default true) is what our classification
+    head does already: softmax has a background column, sigmoid focal has
+    none (EfficientDet's configs set false with it)."""
+    if not ssd.has("add_background_class"):
+        return
+    add = bool(ssd.value("add_background_class"))
+    softmax = target.get("loss.classification") == "softmax"
+    note = ("softmax over background + num_classes" if softmax
+            else "sigmoid scores over num_classes, no background column")
+    if add == softmax:
+        ssd.honoured("add_background_class", note)
+    else:
+        ssd.approximated("add_background_class", f"{note} (set by "
+                         "model.ssd.loss.classification_loss)")
 
 
 def _image_resizer(section: Section, target: Target) -> None:
@@ -209,9 +240,10 @@ def _feature_extractor(section: Section, target: Target) -> None:
         section.honoured("batch_norm_trainable", "batch norm trains")
     else:
         section.not_supported("batch_norm_trainable", "batch norm trains")
-    section.sub("fpn").mark_self(
-        "approximated", "no FPN: SSD feature maps (the backbone's two, then "
-        "extra layers)")
+    for pyramid in ("fpn", "bifpn"):  # EfficientDet's is a BiFPN
+        section.sub(pyramid).mark_self(
+            "approximated", f"no {pyramid.upper()}: SSD feature maps (the "
+            "backbone's two, then extra layers)")
     section.not_supported("num_layers", "feature maps: model.num_layers (from"
                                         " the anchor generator)")
 

@@ -332,3 +332,44 @@ def test_fpn_lite_multiscale_anchors_and_shared_predictor():
     assert status == "approximated" and "ssd_random_crop" in note
     assert got["model.ssd.box_predictor.weight_shared_convolutional_box_"
                "predictor.share_prediction_tower"][0] == "approximated"
+
+
+def test_efficientdet_and_quantization_fields_say_what_they_became(
+        tmp_path):
+    """Fields of the TF2 zoo's EfficientDet and quantized SSD configs: each
+    with its own note, none "not mapped"."""
+    text = TF2_320.read_text()
+    text = text.replace("    num_classes: 90\n", """    num_classes: 90
+    add_background_class: false
+    explicit_background_class: false
+    use_confidences_as_targets: false
+    implicit_example_weight: 0.5
+    return_raw_detections_during_predict: true
+""", 1)
+    text = text.replace("    feature_extractor {\n", """    feature_extractor {
+      bifpn { min_level: 3 max_level: 7 num_iterations: 3 num_filters: 64 }
+""", 1)
+    text += ("graph_rewriter {\n  quantization {\n    delay: 48000\n"
+             "    weight_bits: 8\n    activation_bits: 8\n  }\n}\n")
+    path = tmp_path / "efficientdet_like.config"
+    path.write_text(text)
+    imported = import_pipeline(path, FILL)
+    assert [e for e in imported.report.entries if e.note == NOT_MAPPED] == []
+    got = statuses(imported)
+    # sigmoid focal: no background column, as add_background_class: false
+    status, note = got["model.ssd.add_background_class"]
+    assert status == "honoured" and "no background column" in note
+    for name in ("explicit_background_class", "use_confidences_as_targets",
+                 "implicit_example_weight",
+                 "return_raw_detections_during_predict"):
+        assert got[f"model.ssd.{name}"][0] == "honoured", name
+    assert got["model.ssd.feature_extractor.bifpn"][0] == "approximated"
+    status, note = got["graph_rewriter"]
+    assert status == "not supported" and "quantization" in note
+    # the other way round is said too
+    imported = import_pipeline(path, FILL + [
+        "model.ssd.add_background_class=true",
+        "model.ssd.use_confidences_as_targets=true"])
+    got = statuses(imported)
+    assert got["model.ssd.add_background_class"][0] == "approximated"
+    assert got["model.ssd.use_confidences_as_targets"][0] == "not supported"
