@@ -6,8 +6,8 @@ Detection API's format, which Model Garden's `TfExampleDecoder` also reads:
 | feature | type | holds |
 |---|---|---|
 | `image/encoded` | bytes | the JPEG or PNG file |
-| `image/format` | bytes | `jpeg`, `jpg` or `png`; optional (told by the bytes) |
-| `image/height`, `image/width` | int64 | pixels |
+| `image/format` | bytes | `jpeg`, `jpg`, `png`, `bmp` or `gif`; optional (told by the bytes) |
+| `image/height`, `image/width` | int64 | pixels; optional (read from the image's header, as the OD API takes the decoded image's shape) |
 | `image/filename` | bytes | the source file name; optional |
 | `image/source_id` | bytes | any string (our converter writes numbers, the tutorials' `generate_tfrecord.py` the file name); optional |
 | `image/object/bbox/{xmin,xmax,ymin,ymax}` | float list | normalised to [0, 1] |
@@ -39,7 +39,10 @@ FEATURE_KEYS = (
     "image/object/class/text", "image/object/area", "image/object/is_crowd",
     "image/object/difficult",
 )
-IMAGE_FORMATS = {"jpeg": "jpeg", "jpg": "jpeg", "png": "png"}
+# What `image/format` may say (any case); the images are decoded by their
+# bytes (`tf.io.decode_image`), as the OD API's decoder does.
+IMAGE_FORMATS = {"jpeg": "jpeg", "jpg": "jpeg", "png": "png", "bmp": "bmp",
+                 "gif": "gif"}
 
 
 @dataclasses.dataclass
@@ -244,10 +247,14 @@ def from_tf_example(example, where="a record"):
         image_format = text("image/format")
         if not image_format:  # optional in the OD API: tell by the bytes
             image_format = "png" if encoded[:4] == b"\x89PNG" else "jpeg"
+        if values("image/height") or values("image/width"):
+            height = int(single("image/height"))
+            width = int(single("image/width"))
+        else:
+            width, height = _header_size(encoded, where)
         return DetectionRecord(
             encoded=encoded, image_format=image_format,
-            height=int(single("image/height")),
-            width=int(single("image/width")),
+            height=height, width=width,
             filename=text("image/filename"), source_id=text("image/source_id"),
             boxes=boxes, classes=classes, class_names=texts or None,
             is_crowd=values("image/object/is_crowd") or None,
@@ -257,6 +264,22 @@ def from_tf_example(example, where="a record"):
         if where in str(error):
             raise
         raise ValueError(f"Bad record in {where}: {error}") from None
+
+
+def _header_size(encoded: bytes, where: str) -> tuple[int, int]:
+    """`(width, height)` from the image's header (PIL reads no pixels)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(encoded)) as image:
+            return image.size
+    except (OSError, UnidentifiedImageError) as error:
+        raise ValueError(
+            f"Expected image/height and image/width, or an image whose "
+            f"size can be read, in {where}. Received: neither "
+            f"({type(error).__name__}: {error})") from None
 
 
 def shard_paths(output_dir, split, num_shards):

@@ -77,7 +77,7 @@ def test_bad_records_name_where():
 
 def test_bad_record_values():
     with pytest.raises(ValueError, match="image/format one of"):
-        _record(image_format="gif")
+        _record(image_format="tiff")
     with pytest.raises(ValueError, match="as many class labels"):
         _record(classes=[1])
     with pytest.raises(ValueError, match="positive integer num_shards"):

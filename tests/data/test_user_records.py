@@ -46,7 +46,8 @@ def test_tutorial_record_reads_with_defaults_worked_out():
 
 
 @pytest.mark.parametrize("fmt, expected", [
-    (b"jpg", "jpeg"), (b"JPEG", "jpeg"), (b"png", "png"), (None, "jpeg")])
+    (b"jpg", "jpeg"), (b"JPEG", "jpeg"), (b"png", "png"), (b"BMP", "bmp"),
+    (b"gif", "gif"), (None, "jpeg")])
 def test_image_format_variants(fmt, expected):
     import tensorflow as tf
 
@@ -59,11 +60,31 @@ def test_image_format_variants(fmt, expected):
 def test_unknown_image_format_names_the_record():
     import tensorflow as tf
 
-    bmp = tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"bmp"]))
+    tiff = tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"tiff"]))
     with pytest.raises(ValueError, match=r"image/format one of .* in "
                                          r"x.record record 3"):
-        from_tf_example(_example(**{"image/format": bmp}),
+        from_tf_example(_example(**{"image/format": tiff}),
                         "x.record record 3")
+
+
+def test_a_missing_image_size_is_read_from_the_image():
+    """The OD API takes the decoded image's shape; some scripts write no
+    image/height and image/width."""
+    record = from_tf_example(_example(**{"image/height": None,
+                                         "image/width": None}), "r record 0")
+    assert (record.height, record.width) == PIXELS.shape[:2]
+    with pytest.raises(ValueError, match=r"one value for 'image/width' in "
+                                         r"r record 0"):
+        from_tf_example(_example(**{"image/width": None}), "r record 0")
+    with pytest.raises(ValueError, match=r"an image whose size can be "
+                                         r"read, in r record 0"):
+        import tensorflow as tf
+
+        garbage = tf.train.Feature(bytes_list=tf.train.BytesList(
+            value=[b"not an image"]))
+        from_tf_example(_example(**{"image/height": None,
+                                    "image/width": None,
+                                    "image/encoded": garbage}), "r record 0")
 
 
 @pytest.mark.parametrize("key", ["image/source_id", "image/filename",
