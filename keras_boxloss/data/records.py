@@ -377,9 +377,14 @@ class _LabelChecker:
         self.num_records += 1
         self.num_boxes += num_boxes
         if len(labels) != num_boxes:
+            only_text = not len(labels) and len(texts) == num_boxes
             raise ValueError(
                 f"Expected one image/object/class/label per box in {where}."
-                f" Received: {num_boxes} boxes, {len(labels)} labels")
+                f" Received: {num_boxes} boxes, {len(labels)} labels"
+                + ("; the record names its classes by class/text only, "
+                   "which the OD API looks up in its label map: write "
+                   "class/label too (the label map's ids), keras-boxloss "
+                   "reads the ids" if only_text else ""))
         if texts and len(texts) != num_boxes:
             raise ValueError(
                 f"Expected one image/object/class/text per box (or none) in "

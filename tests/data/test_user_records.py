@@ -222,7 +222,9 @@ def test_label_outside_the_map_and_missing_labels(tmp_path):
     path = _write(tmp_path / "n.record", [
         _example(**{"image/object/class/label": None})])
     with pytest.raises(ValueError, match=r"one image/object/class/label per "
-                       r"box in .*n.record record 0. Received: 2 boxes, 0"):
+                       r"box in .*n.record record 0. Received: 2 boxes, 0 "
+                       r"labels; the record names its classes by class/text "
+                       r"only, .* write class/label too"):
         scan_labels(path)
 
 
