@@ -64,6 +64,10 @@ class RunPlan:
     stale: list = dataclasses.field(default_factory=list)
 
 
+# A pipeline.config user knows the field by the OD API's name.
+_PIPELINE_NAME = " (model.ssd.num_classes in a pipeline.config)"
+
+
 def finished_steps(model_dir):
     """The steps of the finished run in `model_dir`; None when unfinished."""
     path = Path(model_dir) / DONE
@@ -276,13 +280,14 @@ def check_training_data(config):
         if largest > num_classes:
             raise ValueError(
                 f"Expected model.num_classes >= {largest}, the largest class "
-                f"id of {source}. Received: model.num_classes={num_classes}")
+                f"id of {source}. Received: model.num_classes={num_classes}"
+                f"{_PIPELINE_NAME}")
     scan = scan_labels(pattern, label_map, f"the label map {path}")
     if scan["max_label"] > num_classes:
         raise ValueError(
             f"Expected model.num_classes >= {scan['max_label']}, the largest "
             f"class id in the training data ({scan['max_where']}). Received: "
-            f"model.num_classes={num_classes}")
+            f"model.num_classes={num_classes}{_PIPELINE_NAME}")
     if not label_map_path:
         largest = scan["max_label"]
         source = f"the training data ({scan['max_where']})"

@@ -217,6 +217,7 @@ def test_num_classes_is_checked_against_label_map_and_data(generated,
         run_state.check_training_data(config)
     assert "model.num_classes >= 3" in str(error.value)
     assert where in str(error.value) and "num_classes=2" in str(error.value)
+    assert "(model.ssd.num_classes in a pipeline.config)" in str(error.value)
     # before any file is written
     with pytest.raises(ValueError, match="num_classes"):
         train(config, tmp_path / "run", verbose=0)
