@@ -18,6 +18,9 @@ from pathlib import Path
 
 from keras_boxloss.atomic_files import write_text
 
+# A pipeline.config user knows the field by the OD API's name.
+_PIPELINE_NAME = " (model.ssd.num_classes in a pipeline.config)"
+
 WEIGHTS = "model.weights.h5"
 KERAS_MODEL = "model.keras"  # the whole detector (training/keras_model.py)
 CONFIG = "config.yaml"
@@ -62,10 +65,6 @@ class RunPlan:
     from_final: bool = False
     remove: list = dataclasses.field(default_factory=list)
     stale: list = dataclasses.field(default_factory=list)
-
-
-# A pipeline.config user knows the field by the OD API's name.
-_PIPELINE_NAME = " (model.ssd.num_classes in a pipeline.config)"
 
 
 def finished_steps(model_dir):
