@@ -1,10 +1,10 @@
 """`keras-boxloss predict`: a trained detector (`--model-dir`, a `train`
 run, or `--saved-model`, an `export` SavedModel) on image files (JPEG,
-PNG, BMP, GIF, WebP; paths, folders, globs), writing `OUT/predictions.json` (per image:
-file, size, boxes in pixels `[xmin, ymin, xmax, ymax]` and normalised
-`[ymin, xmin, ymax, xmax]`, scores, class ids and names) and each image
-with its boxes drawn, under its own name. The logic lives in
-`keras_boxloss.inference`."""
+PNG, BMP, GIF, WebP; paths, folders, globs), writing
+`OUT/predictions.json` (per image: file, size, boxes in pixels `[xmin,
+ymin, xmax, ymax]` and normalised `[ymin, xmin, ymax, xmax]`, scores,
+class ids and names) and each image with its boxes drawn, under its own
+name. The logic lives in `keras_boxloss.inference`."""
 
 import argparse
 import sys

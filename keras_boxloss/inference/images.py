@@ -1,7 +1,7 @@
 """Image files for prediction (JPEG, PNG, BMP, GIF, WebP): found from
-paths, folders and globs, read as upright RGB (EXIF orientation applied; greyscale, palette and RGBA
-converted; alpha dropped; 16-bit grey to its high byte, as
-`tf.io.decode_image(channels=3)` does)."""
+paths, folders and globs, read as upright RGB (EXIF orientation applied;
+greyscale, palette and RGBA converted; alpha dropped; 16-bit grey to its
+high byte, as `tf.io.decode_image(channels=3)` does)."""
 
 import glob
 import os
