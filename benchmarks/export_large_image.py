@@ -44,6 +44,8 @@ def main():
         def feed(images):
             if args.input_type == "image_tensor":
                 return tf.constant(images)
+            if args.input_type == "float_image_tensor":
+                return tf.constant(images, tf.float32)
             encoded = tf.io.encode_jpeg(images[0]).numpy()
             if args.input_type == "tf_example":
                 encoded = tf.train.Example(features=tf.train.Features(
