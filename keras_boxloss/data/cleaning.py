@@ -13,15 +13,19 @@ Images
 - `missing_image`: the file does not exist -> image skipped.
 - `unreadable_image`: truncated or undecodable (Pillow cannot load every
   pixel) -> image skipped.
-- `exif_rotated`: EXIF orientation other than 1 -> pixels turned upright (as
-  viewers and labelling tools show them), re-encoded, boxes taken as drawn on
-  the upright image.
-- `exif_orientation_ignored`: EXIF orientation swaps width and height, but
-  the annotated size matches the stored pixels -> the annotation was drawn on
-  the stored pixels; they are kept as stored (the EXIF tag is dropped).
+- `exif_rotated`: EXIF orientation other than 1 and an annotated size that
+  is not the stored pixels' (or none) -> pixels turned upright (as viewers
+  and browser-based labelling tools show them), re-encoded, boxes taken as
+  drawn on the upright image.
+- `exif_orientation_ignored`: EXIF orientation other than 1, but the
+  annotated size is the stored pixels' -> the annotation was drawn on the
+  stored pixels, or the sizes cannot tell (a 180-degree turn, a mirror, a
+  square image): kept as stored, as the TF OD API's decoder reads them and
+  LabelImg shows them (the EXIF tag is dropped; the report says which).
 - `size_mismatch`: annotated width/height differ from the image -> image
   skipped (the boxes cannot be trusted).
-- `greyscale`: one channel (L, LA, I, 1) -> converted to RGB, re-encoded.
+- `greyscale`: one channel (L, LA, I, I;16, F, 1) -> converted to RGB
+  (16-bit grey by its high byte), re-encoded.
 - `converted_to_rgb`: RGBA, palette, CMYK, ... -> converted to RGB,
   re-encoded.
 - `reencoded`: neither JPEG nor PNG -> re-encoded (JPEG quality 95; PNG for
@@ -58,9 +62,11 @@ POLICY = {
     "unreadable_image": "image skipped: truncated or undecodable",
     "size_mismatch": "image skipped: annotated width/height differ from the "
                      "image",
-    "exif_rotated": "fixed: pixels turned upright per EXIF orientation",
-    "exif_orientation_ignored": "fixed: annotation matches the stored "
-                                "pixels, EXIF orientation dropped",
+    "exif_rotated": "fixed: pixels turned upright per EXIF orientation "
+                    "(the annotated size is the upright one, or none)",
+    "exif_orientation_ignored": "fixed: annotated size is the stored "
+                                "pixels' (or cannot tell), stored pixels "
+                                "kept, EXIF orientation dropped",
     "greyscale": "fixed: greyscale converted to RGB",
     "converted_to_rgb": "fixed: RGBA/palette/CMYK converted to RGB",
     "reencoded": "fixed: not JPEG/PNG, re-encoded",
@@ -81,7 +87,9 @@ _SWAPS_SIDES = (5, 6, 7, 8)
 
 @dataclasses.dataclass
 class AnnotatedBox:
-    """One annotated object: class name and pixel `xyxy` corners."""
+    """One annotated object: class name and pixel `xyxy` corners; `area`
+    the format's own (COCO's segment area), `None` to compute it from the
+    box."""
 
     name: str
     xmin: float
@@ -89,6 +97,8 @@ class AnnotatedBox:
     xmax: float
     ymax: float
     is_crowd: int = 0
+    difficult: int = 0
+    area: float | None = None
 
 
 @dataclasses.dataclass
@@ -178,6 +188,19 @@ class CleaningReport:
         return "\n".join(lines)
 
 
+def to_rgb(image):
+    """A PIL image as RGB. 16-bit (and 32-bit) grey keeps its high byte, as
+    `tf.io.decode_png(dtype=uint8)` does; PIL's own `convert("RGB")` clips
+    such values at 255, which turns most of the image white."""
+    from PIL import Image
+
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        values = np.clip(np.asarray(image), 0, 65535)
+        grey = (values.astype(np.uint32) >> 8).astype(np.uint8)
+        return Image.fromarray(grey).convert("RGB")
+    return image.convert("RGB")
+
+
 def _encode(image, image_format):
     buffer = io.BytesIO()
     if image_format == "png":
@@ -216,19 +239,26 @@ def load_image(annotation, report):
     orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
     if orientation not in (None, 1):
         annotated = (annotation.width, annotation.height)
-        if (orientation in _SWAPS_SIDES and annotated == image.size
-                and annotated[0] != annotated[1]):
+        stored = image.size
+        upright = stored[::-1] if orientation in _SWAPS_SIDES else stored
+        if annotated == stored:
+            # drawn on the stored pixels, or the sizes cannot tell (a 180
+            # degree turn, a square image): stored, as the OD API's decoder
+            # reads them and LabelImg shows them
             report.add("exif_orientation_ignored", name,
-                       f"orientation {orientation}")
+                       f"orientation {orientation}" + (
+                           "; the upright image has the same size, so "
+                           "the annotation cannot tell" if upright == stored
+                           else ""))
         else:
             image = ImageOps.exif_transpose(image)
             report.add("exif_rotated", name, f"orientation {orientation}")
         changed = True
     if image.mode != "RGB":
-        category = ("greyscale" if image.mode in ("L", "LA", "I", "I;16", "1")
-                    else "converted_to_rgb")
+        category = ("greyscale" if image.mode in ("L", "LA", "I", "F", "1")
+                    or image.mode.startswith("I;16") else "converted_to_rgb")
         report.add(category, name, f"mode {image.mode}")
-        image = image.convert("RGB")
+        image = to_rgb(image)
         changed = True
     if source_format not in ("jpeg", "png"):
         report.add("reencoded", name, f"format {source_format or 'unknown'}")
@@ -283,8 +313,8 @@ def clean_boxes(annotation, width, height, name_to_id, policy, report):
             report.add("degenerate_box", name,
                        f"{where} {x2 - x1:g}x{y2 - y1:g} px")
             continue
-        candidates.append((where, AnnotatedBox(box.name, x1, y1, x2, y2,
-                                               box.is_crowd)))
+        candidates.append((where, dataclasses.replace(
+            box, xmin=x1, ymin=y1, xmax=x2, ymax=y2)))
     return _drop_duplicates(name, candidates, policy, report)
 
 
@@ -333,7 +363,9 @@ def build_record(annotation, source_id, label_map, policy, report):
         classes=[name_to_id[b.name] for b in kept],
         class_names=[b.name for b in kept],
         is_crowd=[b.is_crowd for b in kept],
-        area=(pixels[:, 2] - pixels[:, 0]) * (pixels[:, 3] - pixels[:, 1]))
+        difficult=[b.difficult for b in kept],
+        area=[(y2 - y1) * (x2 - x1) if b.area is None else b.area
+              for b, (y1, x1, y2, x2) in zip(kept, pixels)])
     report.images_written += 1
     report.boxes_written += len(kept)
     return record

@@ -38,15 +38,16 @@ SUMMARY_FILE = "conversion_summary.json"
 
 def read_split_file(path):
     """Image names of one split: a text file with one name or stem per line
-    (VOC `ImageSets`), or a CSV with a `filename` column."""
+    (VOC `ImageSets`), or a CSV with a `filename` column (a byte-order mark,
+    as Excel saves, is not text)."""
     if str(path).lower().endswith(".csv"):
-        with open(path, newline="", encoding="utf-8") as file:
+        with open(path, newline="", encoding="utf-8-sig") as file:
             reader = csv.DictReader(file)
             if "filename" not in (reader.fieldnames or []):
                 raise ValueError(f"Expected a 'filename' column in split file"
                                  f" {path}. Received: {reader.fieldnames}")
             return [row["filename"].strip() for row in reader]
-    with open(path, encoding="utf-8") as file:
+    with open(path, encoding="utf-8-sig") as file:
         return [line.split()[0] for line in file if line.strip()]
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_boxloss.data.cleaning import to_rgb
+
 # What `tf.io.decode_image` (the encoded-string exports) and PIL both read.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 _PIL_FORMATS = ("JPEG", "MPO", "PNG", "BMP", "GIF", "WEBP")
@@ -99,13 +101,7 @@ def read_image(path) -> np.ndarray:
             if image.format not in _PIL_FORMATS:
                 raise ValueError(f"format {image.format}")
             image = ImageOps.exif_transpose(image)
-            if image.mode in ("I", "F") or image.mode.startswith("I;16"):
-                # 16-bit grey: convert("RGB") clips to 255 (near-white);
-                # keep the high byte, as tf.io.decode_png(dtype=uint8)
-                values = np.clip(np.asarray(image), 0, 65535)
-                grey = (values.astype(np.uint32) >> 8).astype(np.uint8)
-                return np.repeat(grey[..., None], 3, -1)
-            return np.asarray(image.convert("RGB"), np.uint8)
+            return np.asarray(to_rgb(image), np.uint8)
     except (OSError, ValueError, UnidentifiedImageError, SyntaxError) as error:
         raise ValueError(
             f"Expected a readable image ({', '.join(_PIL_FORMATS)}). "

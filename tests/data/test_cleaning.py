@@ -88,3 +88,54 @@ def test_summary_names_each_category_and_file():
     assert report.to_dict()["events"]["clipped"]["count"] == 2
     with pytest.raises(ValueError, match="Expected a category"):
         report.add("nonsense", "a.jpg")
+
+
+def _upside_down(tmp_path, size):
+    """A JPEG stored `size` with EXIF orientation 3 (turned 180 degrees):
+    red on the stored left half."""
+    width, height = size
+    pixels = np.zeros((height, width, 3), np.uint8)
+    pixels[:, : width // 2] = (255, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    path = tmp_path / "upside_down.jpg"
+    Image.fromarray(pixels).save(path, "JPEG", quality=95,
+                                 exif=exif.tobytes())
+    return path
+
+
+@pytest.mark.parametrize("size", [(40, 20), (30, 30)])
+def test_exif_kept_as_stored_when_the_sizes_cannot_tell(tmp_path, size):
+    """A 180-degree turn (or a square image) has the same size upright and
+    stored: the box drawn on the stored pixels (LabelImg, and the OD API's
+    decoder, ignore EXIF) stays on them, and the report says so."""
+    path = _upside_down(tmp_path, size)
+    annotation = Annotation("upside_down.jpg", str(path),
+                            [AnnotatedBox("cat", 0, 0, 10, 10)], *size)
+    report = CleaningReport()
+    record = build_record(annotation, "1", {1: "cat"}, CleaningPolicy(),
+                          report)
+    [(_, detail)] = report.events["exif_orientation_ignored"]
+    assert "cannot tell" in detail
+    assert not report.events.get("exif_rotated")
+    pixels = np.asarray(Image.open(io.BytesIO(record.encoded)))
+    assert pixels[:, :5, 0].mean() > 200  # red still on the left, under
+    np.testing.assert_allclose(record.boxes[0, :2], [0, 0])  # the box
+
+
+def test_16_bit_grey_keeps_its_high_byte(tmp_path):
+    """PIL's convert("RGB") clips 16-bit values at 255 (nearly all white);
+    the high byte is what tf.io.decode_png(dtype=uint8) gives."""
+    ramp = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (8, 1))
+    path = tmp_path / "grey16.png"
+    Image.fromarray(ramp).save(path)
+    assert Image.open(path).mode.startswith("I")
+    annotation = Annotation("grey16.png", str(path),
+                            [AnnotatedBox("cat", 1, 1, 20, 7)], 64, 8)
+    report = CleaningReport()
+    record = build_record(annotation, "1", {1: "cat"}, CleaningPolicy(),
+                          report)
+    assert report.files("greyscale") == ["grey16.png"]
+    pixels = np.asarray(Image.open(io.BytesIO(record.encoded)))
+    np.testing.assert_array_equal(pixels[0, :, 0], ramp[0] >> 8)
+    assert (pixels[..., 0] == pixels[..., 2]).all()

@@ -38,7 +38,7 @@ def read_csv_annotations(csv_paths, images_dir=None):
         images_dir = guess_images_dir(csv_paths[0], ("images", "JPEGImages"))
     images = {}
     for path in csv_paths:
-        with open(path, newline="", encoding="utf-8") as file:
+        with open(path, newline="", encoding="utf-8-sig") as file:
             reader = csv.DictReader(file)
             missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
             if missing:

@@ -1,6 +1,6 @@
-"""Pascal VOC XML annotations (one `.xml` per image), as labelImg writes
-them. Coordinates are taken as written (no 1-based shift), like the TF OD
-API's `create_pascal_tf_record.py`."""
+"""Pascal VOC XML annotations (one `.xml` per image), as labelImg and CVAT
+write them. Coordinates are taken as written (no 1-based shift) and
+`<difficult>` is kept, like the TF OD API's `create_pascal_tf_record.py`."""
 
 import glob
 import os
@@ -38,24 +38,31 @@ def parse_voc_xml(path, images_dir):
                              f"{'present' if box is not None else 'missing'}")
         corners = [number(box.findtext(side), f"{where} <{side}>")
                    for side in ("xmin", "ymin", "xmax", "ymax")]
-        objects.append(AnnotatedBox(name, *corners))
+        difficult = (element.findtext("difficult") or "0").strip()
+        objects.append(AnnotatedBox(
+            name, *corners,
+            difficult=int(number(difficult, f"{where} <difficult>") != 0)))
     return Annotation(filename=filename,
                       image_path=os.path.join(images_dir, filename),
                       objects=objects, width=width, height=height)
 
 
 def read_voc_annotations(annotations_dir, images_dir=None):
-    """Every `*.xml` in `annotations_dir`, sorted by name.
+    """Every `*.xml` in `annotations_dir` and its subfolders (CVAT's VOC
+    export keeps a task's subfolders: `Annotations/cam1/frame_1.xml` with
+    `<filename>cam1/frame_1.jpg`), sorted by path.
 
     Args:
         annotations_dir: the folder of XML files.
         images_dir: where the images are; `None` guesses a sibling
             `JPEGImages/` or `images/` folder.
     """
-    pattern = os.path.join(glob.escape(os.fspath(annotations_dir)), "*.xml")
-    paths = sorted(glob.glob(pattern))
+    pattern = os.path.join(glob.escape(os.fspath(annotations_dir)), "**",
+                           "*.xml")
+    paths = sorted(glob.glob(pattern, recursive=True))
     if not paths:
         raise FileNotFoundError(f"No .xml files in {annotations_dir}")
     if images_dir is None:
-        images_dir = guess_images_dir(paths[0], ("JPEGImages", "images"))
+        images_dir = guess_images_dir(
+            os.path.join(annotations_dir, "any.xml"), ("JPEGImages", "images"))
     return [parse_voc_xml(path, images_dir) for path in paths]

@@ -57,3 +57,23 @@ def test_csv_row_with_wrong_column_count_names_file_and_line(tmp_path, row,
             rf"Expected 8 columns \(filename,.*ymax\) in .*labels\.csv line "
             rf"4\. Received: {count} columns")):
         read_csv_annotations(str(path), str(tmp_path))
+
+
+def test_an_excel_csv_with_a_byte_order_mark_reads(tmp_path):
+    """Excel's "CSV UTF-8" starts with a byte-order mark and ends lines
+    with CRLF."""
+    import numpy as np
+    from PIL import Image
+
+    (tmp_path / "images").mkdir()
+    Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(
+        tmp_path / "images" / "a.jpg")
+    path = tmp_path / "labels.csv"
+    path.write_bytes(("\ufeff" + HEADER + "a.jpg,60,40,cat,5,5,25,15\n")
+                     .replace("\n", "\r\n").encode("utf-8"))
+    (annotation,) = read_csv_annotations(str(path))
+    assert annotation.filename == "a.jpg"
+    assert [(b.name, b.xmin, b.ymax) for b in annotation.objects] == [
+        ("cat", 5.0, 15.0)]
+    from keras_boxloss.data.conversion import read_split_file
+    assert read_split_file(str(path)) == ["a.jpg"]

@@ -48,3 +48,57 @@ def test_voc_broken_file_names_the_file_and_object(tmp_path):
     (folder / "a.xml").write_text("<annotation><filename>")
     with pytest.raises(ValueError, match=r"Bad VOC XML file .*a\.xml"):
         read_voc_annotations(str(folder), str(tmp_path))
+
+
+def _image(path, size=(60, 40)):
+    import numpy as np
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.zeros((size[1], size[0], 3), np.uint8)).save(path)
+
+
+def _xml(path, filename, objects):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = "".join(
+        f"<object><name>{name}</name><difficult>{difficult}</difficult>"
+        f"<bndbox><xmin>5</xmin><ymin>5</ymin><xmax>25</xmax><ymax>15</ymax>"
+        f"</bndbox></object>" for name, difficult in objects)
+    path.write_text(f"<annotation><filename>{filename}</filename><size>"
+                    f"<width>60</width><height>40</height><depth>3</depth>"
+                    f"</size>{body}</annotation>")
+
+
+def test_voc_difficult_is_kept(tmp_path):
+    """As create_pascal_tf_record.py writes image/object/difficult."""
+    _image(tmp_path / "JPEGImages" / "a.jpg")
+    _xml(tmp_path / "Annotations" / "a.xml", "a.jpg",
+         [("cat", 0), ("dog", 1)])
+    annotations = read_voc_annotations(str(tmp_path / "Annotations"))
+    # two classes on one box: no duplicate (that needs the same class)
+    _, records, _ = convert_and_read(annotations, tmp_path / "out")
+    assert records[0].class_names == ["cat", "dog"]
+    assert records[0].difficult.tolist() == [0, 1]
+
+
+def test_cvat_s_subfolders_are_read(tmp_path):
+    """CVAT (datumaro) keeps a task's subfolders: Annotations/cam1/f1.xml
+    names cam1/f1.jpg, and ImageSets list cam1/f1."""
+    from keras_boxloss.data.conversion import convert_annotations
+
+    _image(tmp_path / "JPEGImages" / "top.jpg")
+    _image(tmp_path / "JPEGImages" / "cam1" / "f1.jpg")
+    _xml(tmp_path / "Annotations" / "top.xml", "top.jpg", [("cat", 0)])
+    _xml(tmp_path / "Annotations" / "cam1" / "f1.xml", "cam1/f1.jpg",
+         [("dog", 0)])
+    split = tmp_path / "ImageSets" / "Main" / "default.txt"
+    split.parent.mkdir(parents=True)
+    split.write_text("top\ncam1/f1\n")
+    annotations = read_voc_annotations(str(tmp_path / "Annotations"))
+    assert [a.filename for a in annotations] == ["cam1/f1.jpg", "top.jpg"]
+    assert annotations[0].image_path == str(
+        tmp_path / "JPEGImages" / "cam1" / "f1.jpg")
+    paths, report = convert_annotations(
+        annotations, str(tmp_path / "out"),
+        split_files={"default": str(split)})
+    assert (report.images_written, report.boxes_written) == (2, 2)
