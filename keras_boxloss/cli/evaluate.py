@@ -168,9 +168,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         pattern, label_map = resolve_data(args, "val")
         ground_truth = None
-    predictions = load_predictions(args.predictions)
     if ground_truth is None:
         ground_truth = read_ground_truth(pattern, args.progress)
+    # a COCO results list has pixel boxes: the records' sizes normalise them
+    predictions = load_predictions(args.predictions, {
+        key: (record.height, record.width)
+        for key, record in zip(image_keys(ground_truth), ground_truth)})
     results = evaluate_detections(ground_truth, predictions, label_map,
                                   args.iou_threshold, per_class=True)
     confusion = confusion_matrix(ground_truth, predictions, label_map,

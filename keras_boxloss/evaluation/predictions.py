@@ -14,7 +14,10 @@ into this list.
 On disk (`save_predictions` / `load_predictions`, chosen by extension):
 
 - `.json`: `{"format": "keras-boxloss-predictions", "version": 1,
-  "box_format": "rel_yxyx", "images": [<the dicts above>]}`.
+  "box_format": "rel_yxyx", "images": [<the dicts above>]}`, or a COCO
+  results list as pycocotools' `loadRes` takes it (`[{"image_id",
+  "category_id", "bbox": [x, y, w, h] in pixels, "score"}, ...]`;
+  `image_id` is the record's source_id, `category_id` the label-map id).
 - `.npz`: arrays `source_ids` `[M]` (strings), `boxes` `[M, K, 4]`,
   `scores` `[M, K]`, `classes` `[M, K]`, optional `num_detections` `[M]`;
   rows with a negative class (or beyond `num_detections`) are padding.
@@ -114,9 +117,52 @@ def save_predictions(predictions, path):
     return path
 
 
-def load_predictions(path):
+def _from_coco_results(results, path, image_sizes):
+    """A COCO results list (what pycocotools' `loadRes` takes: per box
+    `image_id`, `category_id`, `bbox` `[x, y, w, h]` in pixels, `score`)
+    as per-image predictions; `image_sizes` `{key: (height, width)}` of the
+    ground truth normalises the boxes, and `image_id` is matched to its
+    keys (source ids)."""
+    if image_sizes is None:
+        raise ValueError(f"Expected the ground truth's image sizes to read "
+                         f"the COCO results list {path} (its boxes are in "
+                         f"pixels). Received: none")
+    grouped = {}
+    for index, result in enumerate(results):
+        where = f"{path} result {index}"
+        try:
+            key = str(result["image_id"])
+            x, y, w, h = (float(v) for v in result["bbox"])
+            entry = (y, x, y + h, x + w, float(result["score"]),
+                     result["category_id"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(
+                f"Expected image_id, category_id, bbox [x, y, w, h] and "
+                f"score in {where}. Received: {result!r} "
+                f"({type(error).__name__}: {error})") from None
+        if key not in image_sizes:
+            known = sorted(image_sizes)[:3]
+            raise ValueError(
+                f"Expected image_id to be an image's source_id in the "
+                f"evaluated records (e.g. {known}) in {where}. Received: "
+                f"image_id={result['image_id']!r}")
+        grouped.setdefault(key, []).append(entry)
+    predictions = []
+    for key, entries in grouped.items():
+        height, width = image_sizes[key]
+        rows = np.array([e[:4] for e in entries], np.float64)
+        boxes = rows / [height, width, height, width]
+        predictions.append(image_predictions(
+            key, boxes, [e[4] for e in entries], [e[5] for e in entries],
+            where=str(path)))
+    return predictions
+
+
+def load_predictions(path, image_sizes=None):
     """Reads a `.json` or `.npz` predictions file; ValueError naming the file
-    and the image on bad content."""
+    and the image on bad content. A `.json` may also be a COCO results list
+    (pixel `[x, y, w, h]` boxes), read with `image_sizes`, `{source_id:
+    (height, width)}` of the evaluated images."""
     extension = os.path.splitext(str(path))[1].lower()
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No predictions file {path}")
@@ -138,10 +184,16 @@ def load_predictions(path):
                 data = json.load(file)
         except json.JSONDecodeError as error:
             raise ValueError(f"Bad JSON in {path}: {error}") from None
+        if isinstance(data, list):
+            return _from_coco_results(data, path, image_sizes)
         if not isinstance(data, dict) or not isinstance(data.get("images"),
                                                         list):
-            raise ValueError(f"Expected a JSON object with an 'images' list "
-                             f"in {path}. Received: {type(data).__name__}")
+            raise ValueError(
+                f"Expected a JSON object with an 'images' list, or a COCO "
+                f"results list ([{{image_id, category_id, bbox, score}}, "
+                f"...]), in {path}. Received: {type(data).__name__}"
+                + (f" with keys {sorted(data)[:5]}" if isinstance(data, dict)
+                   else ""))
         if data.get("box_format", "rel_yxyx") != "rel_yxyx":
             raise ValueError(f"Expected box_format 'rel_yxyx' in {path}. "
                              f"Received: {data.get('box_format')!r}")

@@ -120,3 +120,46 @@ def test_model_dir_names_a_missing_label_map(tmp_path, capsys):
         f"'{tmp_path / 'gone.pbtxt'}'}}\n")
     assert main(["evaluate", "--model-dir", str(run), "--no-progress"]) == 2
     assert "No label map file " in capsys.readouterr().err
+
+
+def _coco_results(records):
+    """pycocotools' results list: pixel [x, y, w, h] per box."""
+    results = []
+    for r in records:
+        for (y1, x1, y2, x2), label in zip(r.boxes, r.classes):
+            results.append({
+                "image_id": int(r.source_id), "category_id": int(label),
+                "bbox": [float(v) for v in (
+                    x1 * r.width, y1 * r.height, (x2 - x1) * r.width,
+                    (y2 - y1) * r.height)], "score": 0.9})
+    return results
+
+
+def test_a_coco_results_list_is_read(data, tmp_path, capsys):
+    pattern, records = data
+    results = _coco_results(records)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results))
+    assert main(["evaluate", "--data", pattern, "--predictions",
+                 str(path)]) == 0
+    metrics = json.loads((tmp_path / "results.metrics.json").read_text())
+    assert metrics["AP"] == pytest.approx(1.0)
+    assert metrics["mean_iou_every_prediction"] == pytest.approx(1.0)
+    # a wrong class on every box of the first image: its boxes are missed
+    first = {int(records[0].source_id)}
+    for result in results:
+        if result["image_id"] in first:
+            result["category_id"] = 99
+    path.write_text(json.dumps(results))
+    assert main(["evaluate", "--data", pattern, "--predictions",
+                 str(path)]) == 0
+    metrics = json.loads((tmp_path / "results.metrics.json").read_text())
+    assert metrics["num_predictions_outside_label_map"] == len(
+        records[0].boxes)
+    assert metrics["AR100"] < 1.0
+    # an image_id that is no record's source_id is an error naming it
+    path.write_text(json.dumps([dict(results[0], image_id=123456)]))
+    assert main(["evaluate", "--data", pattern, "--predictions",
+                 str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "image_id=123456" in err and "result 0" in err
