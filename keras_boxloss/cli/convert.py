@@ -185,7 +185,8 @@ def _write_generated(args):
 def run(args: argparse.Namespace) -> int:
     from keras_boxloss.data.cleaning import CleaningPolicy
     from keras_boxloss.data.conversion import (convert_annotations,
-                                               read_split_folders)
+                                               read_split_folders,
+                                               unannotated_images)
     from keras_boxloss.data.label_map import read_label_map
     from keras_boxloss.data.statistics import PLOT_FILE, DatasetStatistics
     from keras_boxloss.data.output_folder import (check_inputs_outside,
@@ -210,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         annotations, label_map = read_annotations(args)
         split_files = _pairs(args.split, "--split") if args.split else None
+        unannotated = unannotated_images(annotations)
     if args.label_map:
         label_map = read_label_map(args.label_map)
     statistics = DatasetStatistics()
@@ -224,8 +226,10 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"Plot: {os.path.join(args.output_dir, PLOT_FILE)}")
     if unannotated:
-        print(f"Not written, no .xml names them: {len(unannotated)} images: "
-              f"{', '.join(unannotated[:20])}")
+        more = (f" (+{len(unannotated) - 20} more)"
+                if len(unannotated) > 20 else "")
+        print(f"Not written, no annotation names them: {len(unannotated)} "
+              f"images: {', '.join(unannotated[:20])}{more}")
     print("Records:")
     for name, path in paths.items():
         print(f"  {name}: {path}")

@@ -133,6 +133,24 @@ def read_split_folder(folder):
     return annotations, unannotated
 
 
+def unannotated_images(annotations):
+    """The image files beside the annotated ones (in the folders that hold
+    them, not below) that no annotation names: not written, as their boxes
+    are unknown, and reported rather than passed over."""
+    named = {os.path.realpath(a.image_path) for a in annotations}
+    folders = sorted({os.path.dirname(a.image_path) for a in annotations})
+    found = []
+    for folder in folders:
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            if (os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+                    and os.path.realpath(path) not in named):
+                found.append(path)
+    return found
+
+
 def read_split_folders(folders):
     """`read_split_folder` of each `{split: folder}`.
 

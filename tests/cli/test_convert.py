@@ -25,6 +25,9 @@ def test_help_explains_each_flag(capsys):
 def test_voc_with_split_files(messy_images, tmp_path, capsys):
     images_dir, images = messy_images
     write_voc(tmp_path / "Annotations", images)
+    # an image no .xml names: reported, not written, not passed over
+    (images_dir / "no_xml.png").write_bytes((images_dir / "good.png")
+                                            .read_bytes())
     (tmp_path / "train.txt").write_text("good\ngrey\nrotated\n")
     (tmp_path / "val.txt").write_text("messy_boxes\n")
     out = tmp_path / "out"
@@ -43,6 +46,8 @@ def test_voc_with_split_files(messy_images, tmp_path, capsys):
     summary = json.loads((out / "conversion_summary.json").read_text())
     assert summary["events"]["clipped"]["items"][0]["file"] == \
         "messy_boxes.jpg"
+    assert "no annotation names them: 1 images" in printed
+    assert summary["unannotated"] == [str(images_dir / "no_xml.png")]
 
 
 def test_csv_seeded_split_and_label_map(messy_images, tmp_path, capsys):
