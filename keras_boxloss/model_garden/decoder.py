@@ -22,7 +22,8 @@ instead:
 
 The decoded dict keeps the name in `source_key` ("" for the image hash;
 the parsers drop it).
-`image/format` is not read: images are decoded by their bytes (JPEG, PNG).
+`image/format` is not read: images are decoded by their bytes (JPEG, PNG,
+BMP, GIF's first frame).
 `is_crowd` and `area` are optional as in Model Garden (0 and the box area).
 Ids are checked to be unique over the validation data by
 `check_unique_ids` before Model Garden's COCO evaluator sees them: two
@@ -77,9 +78,23 @@ def image_name_and_id(serialized, regenerate_source_id=False):
         default=from_image)
 
 
+def decode_rgb(encoded: tf.Tensor) -> tf.Tensor:
+    """An encoded image as uint8 `[H, W, 3]`. `expand_animations=False`: a
+    GIF (or animated WebP) is its first frame, 3-D like every other format,
+    where Model Garden's own decode returns 4-D frames its pipeline rejects.
+    """
+    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
 class _AnyIdMixin:
     """`decode` with `source_id` an int64 id (see the module docstring) and
-    `source_key` the name it was made from; the source_id is optional."""
+    `source_key` the name it was made from; the source_id is optional; GIF
+    records decode (`decode_rgb`)."""
+
+    def _decode_image(self, parsed_tensors):
+        return decode_rgb(parsed_tensors["image/encoded"])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -27,6 +27,7 @@ from official.vision.ops import box_ops
 from official.vision.serving import detection, export_saved_model_lib
 
 from keras_boxloss.model_garden import registry_imports  # noqa: F401
+from keras_boxloss.model_garden.decoder import decode_rgb
 from keras_boxloss.training.export import check_output, write_atomically
 
 SAVED_MODEL_SUBDIR = "saved_model"
@@ -82,13 +83,7 @@ class NormalizedDetectionModule(detection.DetectionModule):
         return _RoIsServingModel.from_config(model.get_config())
 
     def _decode_image(self, encoded_image_bytes):
-        # expand_animations=False: a GIF (or WebP) decodes to its first
-        # frame, 3-D like every other format; Model Garden's own decode
-        # returns 4-D for them, which its map_fn then rejects
-        image = tf.io.decode_image(encoded_image_bytes, channels=3,
-                                   expand_animations=False)
-        image.set_shape((None, None, 3))
-        return image
+        return decode_rgb(encoded_image_bytes)  # a GIF's first frame too
 
     def _normalize(self, boxes, image_info):
         return self._normalize_coordinates({"b": boxes}, ["b"],

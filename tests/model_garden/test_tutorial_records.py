@@ -89,6 +89,28 @@ def test_decoder_reads_tutorial_records_and_their_variants(replace, key):
     assert out["image"].shape[-1] == 3
 
 
+@pytest.mark.parametrize("fmt", ["GIF", "BMP"])
+def test_gif_and_bmp_records_decode_to_their_pixels(fmt):
+    """Records may hold GIF or BMP images (image/format says so, or not):
+    a GIF decodes to its first frame, 3-D (Model Garden's own decode gives
+    4-D, which its pipeline rejects)."""
+    import io
+
+    from PIL import Image
+
+    pixels = np.zeros((20, 30, 3), np.uint8)
+    pixels[5:15, 10:20] = (200, 0, 0)  # two colours: GIF's palette is exact
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=fmt)
+    (serialized, _), = _examples(1, 0, {0: {
+        "image/encoded": _bytes(buffer.getvalue()),
+        "image/format": _bytes(fmt.lower().encode()),
+        "image/height": None, "image/width": None}})
+    # the mixin both decoders share
+    out = decoder.AnyIdDecoder().decode(tf.constant(serialized))
+    np.testing.assert_array_equal(out["image"].numpy(), pixels)
+
+
 def test_model_gardens_own_decoder_needs_the_source_id():
     # why the task has its own decoder
     (serialized, _), = _examples(1, 0, {0: {"image/source_id": None}})
