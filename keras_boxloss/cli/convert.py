@@ -22,6 +22,7 @@ from keras_boxloss.cli.errors import CommandError
 from keras_boxloss.cli.options import (add_deprecated_alias,
                                        add_progress_argument,
                                        add_seed_argument)
+from keras_boxloss.data.cleaning import EXIF_UNCLEAR
 
 FORMATS = ("voc", "csv", "coco")
 
@@ -81,6 +82,14 @@ def add_arguments(parser):
         help="skip a box whose IoU with an earlier box of the same class and "
              "image is at least this (default: 0.8; 1 skips exact "
              "duplicates only)")
+    parser.add_argument(
+        "--exif-unclear", choices=EXIF_UNCLEAR, default="upright",
+        help="an EXIF-oriented image whose annotated size cannot tell which "
+             "pixels the boxes were drawn on (a 180-degree turn, a mirror, a "
+             "square image): upright, as viewers, browser-based tools (CVAT, "
+             "Label Studio) and predict show it, or stored, as LabelImg "
+             "shows it and the OD API's decoder reads it (default: upright;"
+             " each such image is reported)")
     parser.add_argument(
         "--plot", action="store_true",
         help="also write statistics.png: objects per class, box width vs "
@@ -202,7 +211,8 @@ def run(args: argparse.Namespace) -> int:
     check_inputs_outside(args.output_dir, [
         *(args.annotations or ()), *_pairs(args.split or (), "").values(),
         *(p for p in (args.images, args.label_map) if p)])
-    policy = CleaningPolicy(args.min_box_size, args.duplicate_iou)
+    policy = CleaningPolicy(args.min_box_size, args.duplicate_iou,
+                            args.exif_unclear)
     fractions = _fractions(args.fractions)
     splits, unannotated, annotations, label_map, split_files = (
         None, [], None, None, None)

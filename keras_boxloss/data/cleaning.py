@@ -13,15 +13,19 @@ Images
 - `missing_image`: the file does not exist -> image skipped.
 - `unreadable_image`: truncated or undecodable (Pillow cannot load every
   pixel) -> image skipped.
-- `exif_rotated`: EXIF orientation other than 1 and an annotated size that
-  is not the stored pixels' (or none) -> pixels turned upright (as viewers
-  and browser-based labelling tools show them), re-encoded, boxes taken as
-  drawn on the upright image.
-- `exif_orientation_ignored`: EXIF orientation other than 1, but the
-  annotated size is the stored pixels' -> the annotation was drawn on the
-  stored pixels, or the sizes cannot tell (a 180-degree turn, a mirror, a
-  square image): kept as stored, as the TF OD API's decoder reads them and
-  LabelImg shows them (the EXIF tag is dropped; the report says which).
+- `exif_rotated`: EXIF orientation that swaps width and height, and an
+  annotated size that is the upright one (or none) -> pixels turned upright
+  (as viewers and browser-based labelling tools show them), re-encoded,
+  boxes taken as drawn on the upright image.
+- `exif_orientation_ignored`: EXIF orientation that swaps width and
+  height, but the annotated size is the stored pixels' -> the annotation
+  was drawn on the stored pixels; they are kept as stored (the EXIF tag is
+  dropped).
+- `exif_unclear`: EXIF orientation that keeps the size (a 180-degree turn,
+  a mirror, a square image), so no size tells which pixels the boxes were
+  drawn on -> `exif_unclear` chooses: `upright` (default; as viewers,
+  browser-based tools and `predict` show it) or `stored` (as LabelImg shows
+  it and the TF OD API's decoder reads it); each such image is reported.
 - `size_mismatch`: annotated width/height differ from the image -> image
   skipped (the boxes cannot be trusted).
 - `greyscale`: one channel (L, LA, I, I;16, F, 1) -> converted to RGB
@@ -65,8 +69,11 @@ POLICY = {
     "exif_rotated": "fixed: pixels turned upright per EXIF orientation "
                     "(the annotated size is the upright one, or none)",
     "exif_orientation_ignored": "fixed: annotated size is the stored "
-                                "pixels' (or cannot tell), stored pixels "
-                                "kept, EXIF orientation dropped",
+                                "pixels', stored pixels kept, EXIF "
+                                "orientation dropped",
+    "exif_unclear": "unclear: EXIF turn keeps the size (180 degrees, "
+                    "mirror, square), pixels kept as --exif-unclear says "
+                    "(default upright): check the boxes",
     "greyscale": "fixed: greyscale converted to RGB",
     "converted_to_rgb": "fixed: RGBA/palette/CMYK converted to RGB",
     "reencoded": "fixed: not JPEG/PNG, re-encoded",
@@ -117,12 +124,21 @@ class Annotation:
     source_id: str = None
 
 
+# Which pixels an EXIF-oriented image keeps when its annotated size cannot
+# tell which ones the boxes were drawn on.
+EXIF_UNCLEAR = ("upright", "stored")
+
+
 @dataclasses.dataclass
 class CleaningPolicy:
     min_box_size: float = 1.0
     duplicate_iou: float = 0.8
+    exif_unclear: str = "upright"
 
     def __post_init__(self):
+        if self.exif_unclear not in EXIF_UNCLEAR:
+            raise ValueError(f"Expected exif_unclear in {EXIF_UNCLEAR}. "
+                             f"Received: exif_unclear={self.exif_unclear!r}")
         if not self.min_box_size >= 0:
             raise ValueError(f"Expected min_box_size >= 0. Received: "
                              f"min_box_size={self.min_box_size}")
@@ -210,7 +226,7 @@ def _encode(image, image_format):
     return buffer.getvalue()
 
 
-def load_image(annotation, report):
+def load_image(annotation, report, policy=None):
     """Loads and repairs the image of `annotation` per the policy.
 
     Returns:
@@ -219,6 +235,7 @@ def load_image(annotation, report):
     """
     from PIL import Image, ImageOps
 
+    policy = policy or CleaningPolicy()
     name = annotation.filename
     if not os.path.isfile(annotation.image_path):
         report.add("missing_image", name, annotation.image_path)
@@ -241,18 +258,19 @@ def load_image(annotation, report):
         annotated = (annotation.width, annotation.height)
         stored = image.size
         upright = stored[::-1] if orientation in _SWAPS_SIDES else stored
-        if annotated == stored:
-            # drawn on the stored pixels, or the sizes cannot tell (a 180
-            # degree turn, a square image): stored, as the OD API's decoder
-            # reads them and LabelImg shows them
-            report.add("exif_orientation_ignored", name,
-                       f"orientation {orientation}" + (
-                           "; the upright image has the same size, so "
-                           "the annotation cannot tell" if upright == stored
-                           else ""))
+        detail = f"orientation {orientation}"
+        if upright == stored:
+            # a 180-degree turn, a mirror, a square image: no size tells
+            # which pixels the boxes were drawn on; the policy chooses
+            report.add("exif_unclear", name,
+                       f"{detail}: kept {policy.exif_unclear}")
+            if policy.exif_unclear == "upright":
+                image = ImageOps.exif_transpose(image)
+        elif annotated == stored:
+            report.add("exif_orientation_ignored", name, detail)
         else:
             image = ImageOps.exif_transpose(image)
-            report.add("exif_rotated", name, f"orientation {orientation}")
+            report.add("exif_rotated", name, detail)
         changed = True
     if image.mode != "RGB":
         category = ("greyscale" if image.mode in ("L", "LA", "I", "F", "1")
@@ -346,7 +364,7 @@ def build_record(annotation, source_id, label_map, policy, report):
     image is skipped. `label_map` is `{id: name}`."""
     from keras_boxloss.data.records import DetectionRecord
 
-    loaded = load_image(annotation, report)
+    loaded = load_image(annotation, report, policy)
     if loaded is None:
         return None
     encoded, image_format, width, height = loaded

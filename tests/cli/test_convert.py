@@ -16,7 +16,7 @@ def test_help_explains_each_flag(capsys):
     for flag in ("--format", "--annotations", "--images", "--output-dir",
                  "--label-map", "--split", "--fractions", "--seed",
                  "--num-shards", "--min-box-size", "--duplicate-iou",
-                 "--overwrite",
+                 "--exif-unclear", "--overwrite",
                  "--no-progress", "--debug"):
         assert flag in text
     assert "convert" in build_parser().format_help()

@@ -105,22 +105,34 @@ def _upside_down(tmp_path, size):
 
 
 @pytest.mark.parametrize("size", [(40, 20), (30, 30)])
-def test_exif_kept_as_stored_when_the_sizes_cannot_tell(tmp_path, size):
+@pytest.mark.parametrize("annotated", [True, False])
+@pytest.mark.parametrize("choice", ["upright", "stored"])
+def test_exif_unclear_follows_the_policy_and_is_reported(tmp_path, size,
+                                                          annotated, choice):
     """A 180-degree turn (or a square image) has the same size upright and
-    stored: the box drawn on the stored pixels (LabelImg, and the OD API's
-    decoder, ignore EXIF) stays on them, and the report says so."""
+    stored: no size tells which pixels the boxes were drawn on, so the
+    policy decides, the same with or without an annotated size, and each
+    such image is reported as unclear, not as fixed."""
     path = _upside_down(tmp_path, size)
     annotation = Annotation("upside_down.jpg", str(path),
-                            [AnnotatedBox("cat", 0, 0, 10, 10)], *size)
+                            [AnnotatedBox("cat", 0, 0, 10, 10)],
+                            *(size if annotated else (None, None)))
     report = CleaningReport()
-    record = build_record(annotation, "1", {1: "cat"}, CleaningPolicy(),
-                          report)
-    [(_, detail)] = report.events["exif_orientation_ignored"]
-    assert "cannot tell" in detail
+    record = build_record(annotation, "1", {1: "cat"},
+                          CleaningPolicy(exif_unclear=choice), report)
+    assert report.events["exif_unclear"] == [
+        ("upside_down.jpg", f"orientation 3: kept {choice}")]
     assert not report.events.get("exif_rotated")
+    assert not report.events.get("exif_orientation_ignored")
     pixels = np.asarray(Image.open(io.BytesIO(record.encoded)))
-    assert pixels[:, :5, 0].mean() > 200  # red still on the left, under
-    np.testing.assert_allclose(record.boxes[0, :2], [0, 0])  # the box
+    left_red = pixels[:, :5, 0].mean() > 200  # stored: red on the left
+    assert left_red == (choice == "stored")
+    np.testing.assert_allclose(record.boxes[0, :2], [0, 0])  # boxes as given
+
+
+def test_exif_unclear_choice_is_checked():
+    with pytest.raises(ValueError, match="Expected exif_unclear in"):
+        CleaningPolicy(exif_unclear="sideways")
 
 
 def test_16_bit_grey_keeps_its_high_byte(tmp_path):
