@@ -25,6 +25,7 @@ On disk (`save_predictions` / `load_predictions`, chosen by extension):
 
 import json
 import os
+from typing import Callable
 
 import numpy as np
 
@@ -120,13 +121,15 @@ def save_predictions(predictions, path):
 def _from_coco_results(results, path, image_sizes):
     """A COCO results list (what pycocotools' `loadRes` takes: per box
     `image_id`, `category_id`, `bbox` `[x, y, w, h]` in pixels, `score`)
-    as per-image predictions; `image_sizes` `{key: (height, width)}` of the
-    ground truth normalises the boxes, and `image_id` is matched to its
-    keys (source ids)."""
+    as per-image predictions; `image_sizes()` `{key: (height, width)}` of
+    the ground truth normalises the boxes, and `image_id` is matched to its
+    keys (source ids). An image without detections has no entry, as in
+    COCO results."""
     if image_sizes is None:
         raise ValueError(f"Expected the ground truth's image sizes to read "
                          f"the COCO results list {path} (its boxes are in "
                          f"pixels). Received: none")
+    image_sizes = image_sizes()  # the records are read only now
     grouped = {}
     for index, result in enumerate(results):
         where = f"{path} result {index}"
@@ -158,11 +161,14 @@ def _from_coco_results(results, path, image_sizes):
     return predictions
 
 
-def load_predictions(path, image_sizes=None):
+def load_predictions(path, image_sizes: Callable[[], dict] | None = None
+                     ) -> list:
     """Reads a `.json` or `.npz` predictions file; ValueError naming the file
     and the image on bad content. A `.json` may also be a COCO results list
-    (pixel `[x, y, w, h]` boxes), read with `image_sizes`, `{source_id:
-    (height, width)}` of the evaluated images."""
+    (pixel `[x, y, w, h]` boxes), read with `image_sizes()`, `{source_id:
+    (height, width)}` of the evaluated images: a function, called only for
+    such a list, after the file has parsed (so a bad file fails before the
+    records are read)."""
     extension = os.path.splitext(str(path))[1].lower()
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No predictions file {path}")

@@ -128,7 +128,8 @@ def _coco_results(records):
     for r in records:
         for (y1, x1, y2, x2), label in zip(r.boxes, r.classes):
             results.append({
-                "image_id": int(r.source_id), "category_id": int(label),
+                "image_id": (int(r.source_id) if r.source_id.isdigit()
+                             else r.source_id), "category_id": int(label),
                 "bbox": [float(v) for v in (
                     x1 * r.width, y1 * r.height, (x2 - x1) * r.width,
                     (y2 - y1) * r.height)], "score": 0.9})
@@ -163,3 +164,47 @@ def test_a_coco_results_list_is_read(data, tmp_path, capsys):
                  str(path)]) == 2
     err = capsys.readouterr().err
     assert "image_id=123456" in err and "result 0" in err
+
+
+def test_coco_results_with_names_as_ids_and_images_without_boxes(
+        tmp_path):
+    """Tutorial records' source_id is the file name: image_id is then a
+    string; an image with no detections has no entry at all."""
+    from tests.data.tutorial_records import (LABEL_MAP_TEXT,
+                                             write_tutorial_records)
+
+    path = tmp_path / "t.record"
+    write_tutorial_records(path, 3)
+    records = list(read_records(str(path)))
+    results = []
+    for record in records[:2]:  # the third: no entry
+        results += _coco_results([record])
+    assert {r["image_id"] for r in results} == {
+        records[0].source_id, records[1].source_id}
+    (tmp_path / "r.json").write_text(json.dumps(results))
+    label_map = tmp_path / "label_map.pbtxt"
+    label_map.write_text(LABEL_MAP_TEXT)
+    assert main(["evaluate", "--data", str(path), "--label-map",
+                 str(label_map), "--predictions",
+                 str(tmp_path / "r.json")]) == 0
+    metrics = json.loads((tmp_path / "r.metrics.json").read_text())
+    assert metrics["num_images"] == 3
+    found = sum(len(r.boxes) for r in records[:2])
+    assert metrics["num_matched"] == metrics["num_predictions"] == found
+    assert metrics["num_ground_truth"] == sum(len(r.boxes) for r in records)
+    assert metrics["mean_iou_every_prediction"] == pytest.approx(1.0)
+
+
+def test_a_bad_predictions_file_fails_before_the_records_are_read(
+        data, tmp_path, capsys, monkeypatch):
+    from keras_boxloss.cli import evaluate
+
+    pattern, _ = data
+    monkeypatch.setattr(evaluate, "read_ground_truth", lambda *a: (
+        pytest.fail("the records were read first")))
+    path = tmp_path / "p.json"
+    path.write_text('{"not": "predictions"}')
+    assert main(["evaluate", "--data", pattern, "--predictions",
+                 str(path)]) == 2
+    assert "Expected a JSON object with an 'images' list" in (
+        capsys.readouterr().err)
