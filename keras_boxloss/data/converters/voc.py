@@ -4,6 +4,7 @@ write them. Coordinates are taken as written (no 1-based shift) and
 
 import glob
 import os
+import sys
 import xml.etree.ElementTree as ElementTree
 
 from keras_boxloss.data.cleaning import AnnotatedBox, Annotation
@@ -65,4 +66,27 @@ def read_voc_annotations(annotations_dir, images_dir=None):
     if images_dir is None:
         images_dir = guess_images_dir(
             os.path.join(annotations_dir, "any.xml"), ("JPEGImages", "images"))
-    return [parse_voc_xml(path, images_dir) for path in paths]
+    annotations = [_beside(parse_voc_xml(path, images_dir), path,
+                           annotations_dir, images_dir) for path in paths]
+    nested = sum(os.path.dirname(p) != os.path.normpath(
+        os.fspath(annotations_dir)) for p in paths)
+    if nested:
+        print(f"{annotations_dir}: note: {nested} of the {len(paths)} .xml "
+              f"files are in subfolders (read too)", file=sys.stderr)
+    return annotations
+
+
+def _beside(annotation, xml_path, annotations_dir, images_dir):
+    """Where `images_dir/<filename>` does not exist, the image in the same
+    subfolder of `images_dir` as the XML in `annotations_dir`, or beside
+    the XML (labelImg and Roboflow keep `train/a.jpg` by `train/a.xml`)."""
+    if os.path.isfile(annotation.image_path):
+        return annotation
+    name = os.path.basename(annotation.filename)
+    folder = os.path.relpath(os.path.dirname(xml_path), annotations_dir)
+    for candidate in (os.path.join(images_dir, folder, name),
+                      os.path.join(os.path.dirname(xml_path), name)):
+        if os.path.isfile(candidate):
+            annotation.image_path = candidate
+            break
+    return annotation

@@ -102,3 +102,20 @@ def test_cvat_s_subfolders_are_read(tmp_path):
         annotations, str(tmp_path / "out"),
         split_files={"default": str(split)})
     assert (report.images_written, report.boxes_written) == (2, 2)
+
+
+def test_images_beside_their_xml_in_subfolders(tmp_path, capsys):
+    """labelImg / Roboflow layout: export/train/a.jpg beside a.xml, whose
+    <filename> names no folder; the folder itself is given."""
+    for split in ("train", "valid"):
+        _image(tmp_path / "export" / split / f"{split}_0.jpg")
+        _xml(tmp_path / "export" / split / f"{split}_0.xml",
+             f"{split}_0.jpg", [("cat", 0)])
+    annotations = read_voc_annotations(str(tmp_path / "export"))
+    assert [a.image_path for a in annotations] == [
+        str(tmp_path / "export" / "train" / "train_0.jpg"),
+        str(tmp_path / "export" / "valid" / "valid_0.jpg")]
+    assert "2 of the 2 .xml files are in subfolders" in (
+        capsys.readouterr().err)
+    _, records, _ = convert_and_read(annotations, tmp_path / "out")
+    assert len(records) == 2
