@@ -56,7 +56,8 @@ def add_overwrite_argument(parser, what):
                         help=f"replace {what}")
 
 
-def check_nms_numbers(score_threshold, max_detections) -> None:
+def check_nms_numbers(score_threshold: float | None,
+                      max_detections: int | None) -> None:
     """`--score-threshold` in [0, 1] and a positive `--max-detections`
     (`None`: not given)."""
     if score_threshold is not None and not 0.0 <= score_threshold <= 1.0:

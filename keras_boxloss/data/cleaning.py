@@ -204,10 +204,11 @@ class CleaningReport:
         return "\n".join(lines)
 
 
-def to_rgb(image):
-    """A PIL image as RGB. 16-bit (and 32-bit) grey keeps its high byte, as
-    `tf.io.decode_png(dtype=uint8)` does; PIL's own `convert("RGB")` clips
-    such values at 255, which turns most of the image white."""
+def to_rgb(image: "PIL.Image.Image") -> "PIL.Image.Image":
+    """A PIL image as RGB. 16-bit grey keeps its high byte, as
+    `tf.io.decode_png(dtype=uint8)` does (32-bit and float grey are clipped
+    to 16 bits first); PIL's own `convert("RGB")` clips such values at 255,
+    which turns most of the image white."""
     from PIL import Image
 
     if image.mode in ("I", "F") or image.mode.startswith("I;16"):

@@ -110,8 +110,8 @@ def read_split_folder(folder):
 
     Returns:
         `(annotations, unannotated)`: the XMLs' `Annotation`s (images looked
-        up in `folder`) and the image files of `folder` that no XML names,
-        which are not written (their boxes are unknown).
+        up in `folder`) and the paths of the image files of `folder` that
+        no XML names (`unannotated_images`), which are not written.
     """
     from keras_boxloss.data.converters.voc import parse_voc_xml
 
@@ -125,15 +125,10 @@ def read_split_folder(folder):
             f"split files). Received: no .xml among {len(others)} files "
             f"({', '.join(others[:3])})")
     annotations = [parse_voc_xml(path, folder) for path in paths]
-    named = {a.filename for a in annotations}
-    unannotated = sorted(
-        name for name in os.listdir(folder)
-        if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
-        and name not in named)
-    return annotations, unannotated
+    return annotations, unannotated_images(annotations)
 
 
-def unannotated_images(annotations):
+def unannotated_images(annotations) -> list[str]:
     """The image files beside the annotated ones (in the folders that hold
     them, not below) that no annotation names: not written, as their boxes
     are unknown, and reported rather than passed over."""
@@ -165,7 +160,7 @@ def read_split_folders(folders):
     splits, unannotated, seen = {}, [], {}
     for split, folder in folders.items():
         splits[split], loose = read_split_folder(folder)
-        unannotated += [os.path.join(folder, name) for name in loose]
+        unannotated += loose
         for annotation in splits[split]:
             if annotation.filename in seen:
                 raise ValueError(

@@ -83,6 +83,11 @@ def find_images(inputs, skipped: list | None = None) -> list:
     unique = {}
     for path in found:
         unique.setdefault(os.path.realpath(path), path)
+    if skipped is not None:  # each file once, as the images
+        once = {}
+        for path in skipped:
+            once.setdefault(os.path.realpath(path), path)
+        skipped[:] = once.values()
     return list(unique.values())
 
 

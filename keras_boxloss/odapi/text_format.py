@@ -163,11 +163,11 @@ _SIMPLE_ESCAPES = {
 }
 
 
-def _unescape(body: str, source: str, line: int) -> str:
-    """A quoted string's text, as protobuf reads it: the escapes give bytes
-    (`\\303\\251` is two bytes, how protobuf writes a non-ASCII `é`
-    unless asked for UTF-8), the rest is the file's own text, and the
-    whole is decoded as UTF-8."""
+def _unescape(body: str, source: str, line: int) -> bytes:
+    """A quoted string's bytes, as protobuf reads it: the escapes give
+    bytes (`\\303\\251` is two bytes, how protobuf writes a non-ASCII `é`
+    unless asked for UTF-8), the rest is the file's own text in UTF-8.
+    Adjacent strings are joined before the whole is decoded (`_text`)."""
     out = bytearray()
     i = 0
     while i < len(body):
@@ -184,7 +184,13 @@ def _unescape(body: str, source: str, line: int) -> str:
             j = i + 1
             while j < len(body) and j < i + 4 and body[j] in "01234567":
                 j += 1
-            out.append(int(body[i + 1 : j], 8) & 0xFF)
+            value = int(body[i + 1 : j], 8)
+            if value > 0o377:
+                raise ValueError(
+                    f"{source}:{line}: Expected an octal escape of one byte "
+                    f"(at most \\377). Received: {body[i:j]!r}"
+                )
+            out.append(value)
             i = j
         elif nxt in "xX":
             j = i + 2
@@ -218,13 +224,19 @@ def _unescape(body: str, source: str, line: int) -> str:
                 f"{source}:{line}: Expected a valid escape sequence. "
                 f"Received: {body[i:i + 2]!r}"
             )
+    return bytes(out)
+
+
+def _text(data: bytes, shown: str, source: str, line: int) -> str:
+    """`data` (a string's bytes) decoded as UTF-8, as protobuf requires of
+    a string field; `shown` is the string as written, for the error."""
     try:
-        return out.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ValueError(
             f"{source}:{line}: Expected a string whose escaped bytes are "
             f"UTF-8 text (as protobuf requires of a string field). "
-            f"Received: {body!r} ({error.reason} at byte {error.start})"
+            f"Received: {shown!r} ({error.reason} at byte {error.start})"
         ) from None
 
 
@@ -342,11 +354,13 @@ class _Parser:
     def parse_scalar(self) -> Scalar:
         token = self.peek()
         if token.kind == "string":
-            parts = []
+            parts, shown = [], []
             while self.peek().kind == "string":
                 tok = self.take()
+                shown.append(tok.text[1:-1])
                 parts.append(_unescape(tok.text[1:-1], self.source, tok.line))
-            return "".join(parts)
+            return _text(b"".join(parts), " ".join(shown), self.source,
+                         token.line)
         if token.kind == "number":
             self.take()
             return _number(token.text, self.source, token.line)

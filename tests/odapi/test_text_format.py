@@ -113,11 +113,15 @@ def test_escaped_utf8_bytes_decode_as_protobuf_does():
     assert root.get("b") == "汽车"
     assert root.get("c") == "café \U0001F600"
     assert root.get("d") == "café"
+    # adjacent strings are joined as bytes first, as protobuf does
+    assert parse(r'a: "caf\303" "\251"').get("a") == "café"
 
 
 @pytest.mark.parametrize("text, expected", [
-    ('a: "\\377"', "a string whose escaped bytes are UTF-8 text"), ('a: "\\u12"', "4 hex digits"),
-    ('a: "\\UFFFFFFFF"', "a Unicode code point")])
+    ('a: "\\377"', "a string whose escaped bytes are UTF-8 text"),
+    ('a: "\\u12"', "4 hex digits"),
+    ('a: "\\UFFFFFFFF"', "a Unicode code point"),
+    ('a: "\\400"', "an octal escape of one byte")])
 def test_bad_string_bytes_are_errors_naming_the_line(text, expected):
     with pytest.raises(ValueError, match=f"pipeline.config:1: Expected "
                        f"{expected}"):
