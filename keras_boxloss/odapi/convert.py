@@ -18,7 +18,7 @@ from dataclasses import dataclass, field as dataclass_field
 
 from keras_boxloss.atomic_files import write_text
 from keras_boxloss.odapi.accounting import (APPROXIMATED, HONOURED,
-                                            NOT_SUPPORTED, Report,
+                                            NOT_SUPPORTED, Report, Section,
                                             check_placeholders)
 from keras_boxloss.odapi.pipeline import Pipeline, load_pipeline
 from keras_boxloss.odapi.ssd import Target, map_ssd
@@ -46,6 +46,10 @@ def import_pipeline(path, overrides=(), for_training: bool = True
     check_placeholders(pipe.root, pipe.source, () if for_training
                        else TRAINING_ONLY_PLACEHOLDERS)
     report = Report(pipe.source)
+    # top level, whichever the architecture
+    Section(pipe.root, "", report).sub("graph_rewriter").mark_self(
+        NOT_SUPPORTED, "no quantization-aware training: the model trains "
+        "in float (`export --format tflite` writes a float TFLite model)")
     for key, line in pipe.removed:
         report.mark(key, None, HONOURED, f"removed by --set {key}= (was "
                     f"line {line})" if line else f"removed by --set {key}=",

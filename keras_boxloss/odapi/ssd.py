@@ -89,9 +89,6 @@ def map_ssd(pipe: Pipeline, report: Report, target: Target) -> None:
     _loss(ssd, pipe, target)
     _post_processing(ssd.sub("post_processing"), target)
     _background_class(ssd, target)
-    Section(pipe.root, "", report).sub("graph_rewriter").mark_self(
-        "not supported", "no quantization-aware training: the model trains "
-        "in float (`export --format tflite` writes a float TFLite model)")
     for name, good, note in (
             ("freeze_batchnorm", False, "batch norm layers train"),
             ("inplace_batchnorm_update", None,
@@ -101,9 +98,6 @@ def map_ssd(pipe: Pipeline, report: Report, target: Target) -> None:
              "no explicit background column in the ground truth"),
             ("use_confidences_as_targets", False,
              "targets are the matched classes"),
-            # read only with use_confidences_as_targets
-            ("implicit_example_weight", None,
-             "used only with use_confidences_as_targets"),
             ("return_raw_detections_during_predict", None,
              "exports always return raw_detection_boxes and "
              "raw_detection_scores")):
@@ -114,6 +108,14 @@ def map_ssd(pipe: Pipeline, report: Report, target: Target) -> None:
             ssd.honoured(name, note)
         else:
             ssd.not_supported(name, f"{note} (no setting for {value!r})")
+    # read by the OD API only with use_confidences_as_targets
+    if ssd.has("implicit_example_weight"):
+        if _bool(ssd, "use_confidences_as_targets", False):
+            ssd.not_supported("implicit_example_weight",
+                              "no confidences as targets to weigh")
+        else:
+            ssd.honoured("implicit_example_weight",
+                         "used only with use_confidences_as_targets")
 
 
 def _background_class(ssd: Section, target: Target) -> None:
@@ -122,7 +124,7 @@ def _background_class(ssd: Section, target: Target) -> None:
     none (EfficientDet's configs set false with it)."""
     if not ssd.has("add_background_class"):
         return
-    add = bool(ssd.value("add_background_class"))
+    add = _bool(ssd, "add_background_class", True)
     softmax = target.get("loss.classification") == "softmax"
     note = ("softmax over background + num_classes" if softmax
             else "sigmoid scores over num_classes, no background column")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from keras_boxloss.atomic_files import write_text
 
-# A pipeline.config user knows the field by the OD API's name.
+# A pipeline.config user knows the SSD's field by the OD API's name.
 _PIPELINE_NAME = " (model.ssd.num_classes in a pipeline.config)"
 
 WEIGHTS = "model.weights.h5"
@@ -270,6 +270,7 @@ def check_training_data(config):
         pattern, label_map_path = paths["train"], label_map_path or \
             paths["label_map"]
     num_classes = config.model.num_classes
+    odapi_name = _PIPELINE_NAME if config.detector == "ssd" else ""
     # a given label map is read without listing the records (find_label_map)
     label_map, path = find_label_map(pattern, label_map_path)
     largest, source = 0, None
@@ -280,13 +281,13 @@ def check_training_data(config):
             raise ValueError(
                 f"Expected model.num_classes >= {largest}, the largest class "
                 f"id of {source}. Received: model.num_classes={num_classes}"
-                f"{_PIPELINE_NAME}")
+                f"{odapi_name}")
     scan = scan_labels(pattern, label_map, f"the label map {path}")
     if scan["max_label"] > num_classes:
         raise ValueError(
             f"Expected model.num_classes >= {scan['max_label']}, the largest "
             f"class id in the training data ({scan['max_where']}). Received: "
-            f"model.num_classes={num_classes}{_PIPELINE_NAME}")
+            f"model.num_classes={num_classes}{odapi_name}")
     if not label_map_path:
         largest = scan["max_label"]
         source = f"the training data ({scan['max_where']})"

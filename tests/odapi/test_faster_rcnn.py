@@ -424,3 +424,24 @@ def test_compare_reads_the_records_of_an_imported_config(pets, tmp_path):
         str(tmp_path / "data" / "pet_val.record"))
     # The repository's own Model Garden YAMLs name no records: unchanged.
     assert _config_data(str(PAPER_YAML)) == (None, None)
+
+
+def test_graph_rewriter_is_said_not_supported_for_faster_rcnn(tmp_path):
+    """A top-level field, whichever the architecture: quantized model zoo
+    configs carry graph_rewriter { quantization { ... } }."""
+    from keras_boxloss.odapi.accounting import NOT_MAPPED
+    from keras_boxloss.odapi.convert import import_pipeline
+
+    text = (FIXTURES / "faster_rcnn_resnet50_coco.config").read_text() + (
+        "graph_rewriter {\n  quantization {\n    delay: 48000\n"
+        "    weight_bits: 8\n    activation_bits: 8\n  }\n}\n")
+    path = place(tmp_path, "quantized.config", text=text,
+                 records=("mscoco_train.record-00000-of-00100",
+                          "mscoco_val.record-00000-of-00010"))
+    report = import_pipeline(path).report
+    (rewriter,) = [e for e in report.entries if e.path == "graph_rewriter"]
+    assert rewriter.status == "not supported"
+    assert "quantization" in rewriter.note
+    assert not [e for e in report.entries
+                if e.path.startswith("graph_rewriter") and
+                e.note == NOT_MAPPED]

@@ -373,3 +373,5 @@ def test_efficientdet_and_quantization_fields_say_what_they_became(
     got = statuses(imported)
     assert got["model.ssd.add_background_class"][0] == "approximated"
     assert got["model.ssd.use_confidences_as_targets"][0] == "not supported"
+    # now it would be read, and is not
+    assert got["model.ssd.implicit_example_weight"][0] == "not supported"
