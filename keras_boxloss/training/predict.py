@@ -111,14 +111,15 @@ class DetectorPredictions:
         ValueError saying so, instead of a shape clash deep in the graph."""
         shape = getattr(x, "shape", None)
         size = getattr(self, "image_size", None)
-        if shape is None or size is None or len(shape) != 4:
+        if shape is None or size is None:
             return
-        if tuple(shape[1:]) != (size, size, 3):
+        if len(shape) != 4 or tuple(shape[1:]) != (size, size, 3):
             raise ValueError(
                 f"Expected images of shape [batch, {size}, {size}, 3] (the "
                 f"model's input size; resize first, e.g. "
-                f"keras.ops.image.resize(images, ({size}, {size}))). "
-                f"Received: x with shape {tuple(shape)}")
+                f"keras.ops.image.resize(images, ({size}, {size})); one "
+                f"image needs a batch axis, images[None]). Received: x with "
+                f"shape {tuple(shape)}")
 
     def predict(self, x, batch_size: typing.Optional[int] = None,
                 verbose="auto", steps=None, callbacks=None,

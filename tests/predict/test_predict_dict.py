@@ -106,7 +106,8 @@ def test_no_images_give_empty_arrays():
 
 
 @pytest.mark.parametrize("build", [tiny_ssd, tiny_yolo])
-@pytest.mark.parametrize("shape", [(1, 50, 64, 3), (2, 64, 64, 1)])
+@pytest.mark.parametrize("shape", [(1, 50, 64, 3), (2, 64, 64, 1),
+                                   (64, 64, 3)])
 def test_images_of_another_size_are_a_clear_error(build, shape):
     model = build()
     with pytest.raises(ValueError, match=r"Expected images of shape "
