@@ -168,19 +168,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         pattern, label_map = resolve_data(args, "val")
         ground_truth = None
-    read = []  # the records, read once, after the predictions file parsed
+    def image_sizes():
+        # a COCO results list has pixel boxes: the records' sizes normalise
+        # them; read here, once, only after the predictions file parsed
+        nonlocal ground_truth
+        if ground_truth is None:
+            ground_truth = read_ground_truth(pattern, args.progress)
+        return {key: (record.height, record.width) for key, record in
+                zip(image_keys(ground_truth), ground_truth)}
 
-    def records():
-        if not read:
-            read.append(ground_truth if ground_truth is not None
-                        else read_ground_truth(pattern, args.progress))
-        return read[0]
-
-    # a COCO results list has pixel boxes: the records' sizes normalise them
-    predictions = load_predictions(args.predictions, lambda: {
-        key: (record.height, record.width)
-        for key, record in zip(image_keys(records()), records())})
-    ground_truth = records()
+    predictions = load_predictions(args.predictions, image_sizes)
+    if ground_truth is None:
+        ground_truth = read_ground_truth(pattern, args.progress)
     results = evaluate_detections(ground_truth, predictions, label_map,
                                   args.iou_threshold, per_class=True)
     confusion = confusion_matrix(ground_truth, predictions, label_map,

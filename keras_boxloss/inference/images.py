@@ -80,14 +80,16 @@ def find_images(inputs, skipped: list | None = None) -> list:
                                     "exist")
     if not found:
         raise ValueError("Expected at least one image. Received: none")
-    unique = {}
-    for path in found:
-        unique.setdefault(os.path.realpath(path), path)
     if skipped is not None:  # each file once, as the images
-        once = {}
-        for path in skipped:
-            once.setdefault(os.path.realpath(path), path)
-        skipped[:] = once.values()
+        skipped[:] = _each_file_once(skipped)
+    return _each_file_once(found)
+
+
+def _each_file_once(paths) -> list:
+    """`paths` in order, without later names of a file already listed."""
+    unique = {}
+    for path in paths:
+        unique.setdefault(os.path.realpath(path), path)
     return list(unique.values())
 
 
