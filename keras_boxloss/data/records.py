@@ -321,12 +321,15 @@ def write_records(records, output_dir, split, num_shards=1):
 
 
 def list_record_files(pattern):
-    """Sorted files matching a glob (or a comma-separated list of globs).
+    """Sorted files matching a glob (or a comma-separated list of globs, or
+    a list of globs).
 
     Raises:
         FileNotFoundError: when nothing matches.
     """
-    files = sorted({path for part in str(pattern).split(",") if part
+    parts = (pattern if isinstance(pattern, (list, tuple))
+             else str(pattern).split(","))
+    files = sorted({path for part in parts if part
                     for path in glob.glob(os.path.expanduser(part.strip()))})
     if not files:
         raise FileNotFoundError(f"No TFRecord files match {pattern!r}")
@@ -354,6 +357,15 @@ def read_records(pattern):
             raise ValueError(f"Corrupt TFRecord file {path}: record {index} "
                              f"is truncated (the file ends {size - framed} "
                              f"bytes into it)")
+
+
+# Community generate_tfrecord.py variants number classes from 0 (a list's
+# index); the OD API subtracts 1 from every id, so a box of id 0 has no
+# class there (an all-zero one-hot).
+_ZERO_BASED_HINT = (
+    "; id 0 is the background in TF OD API records and label maps: if the "
+    "script that wrote them counts classes from 0 (class_text_to_int "
+    "returning a list index), make it return the label map's ids (from 1)")
 
 
 class _LabelChecker:
@@ -399,11 +411,12 @@ class _LabelChecker:
                 raise ValueError(
                     f"Expected class/label ids of {self.label_map_name} "
                     f"{sorted(self.accepted)}. Received: label {label} in "
-                    f"{object_where}")
+                    f"{object_where}" + _ZERO_BASED_HINT * (label == 0))
             if self.label_map is None and label < 1:
                 raise ValueError(
                     f"Expected class/label ids >= 1 (0 is the background)."
-                    f" Received: label {label} in {object_where}")
+                    f" Received: label {label} in {object_where}"
+                    + _ZERO_BASED_HINT * (label == 0))
             if label > self.max_label:
                 self.max_label, self.max_where = label, object_where
             if not text:

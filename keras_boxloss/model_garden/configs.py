@@ -98,6 +98,10 @@ class BoxLossMaskRCNNTask(maskrcnn_config.MaskRCNNTask):
         default_factory=BoxLossConfig)
     frcnn_box_loss: BoxLossConfig = dataclasses.field(
         default_factory=BoxLossConfig)
+    # The records' label map (.pbtxt), which their labels are checked
+    # against before Model Garden reads them (`decoder.check_labels`);
+    # empty: the `label_map.pbtxt` beside the records, when there is one.
+    label_map: str = ""
 
 
 def _fail(field, expected, value):

@@ -27,8 +27,13 @@ BMP, GIF's first frame).
 `is_crowd` and `area` are optional as in Model Garden (0 and the box area).
 Ids are checked to be unique over the validation data by
 `check_unique_ids` before Model Garden's COCO evaluator sees them: two
-images with one id would be merged into one image there.
+images with one id would be merged into one image there. Labels are
+checked by `check_labels` before Model Garden reads them (it would take
+a box of class 0 as background, and one beyond `num_classes` as no class,
+without a word).
 """
+
+import glob
 
 import tensorflow as tf
 from official.vision.dataloaders import (tf_example_decoder,
@@ -211,3 +216,33 @@ def check_unique_ids(files, regenerate_source_id=False):
                     f"{where} ({same}, id {image_id})")
             seen[image_id] = (name, where)
     return len(seen)
+
+
+def check_labels(files, num_classes, label_map=""):
+    """One pass over the labels of `files` (no image decoding,
+    `records.scan_labels`) before Model Garden reads them: every record
+    readable, every box's `class/label` in `1 .. num_classes - 1`
+    (`task.model.num_classes` counts the background) and in the label map
+    (`label_map`, `task.label_map`; empty: the `label_map.pbtxt` beside
+    the records when there is one), and its `class/text` naming it there.
+    Files not on this machine (`gs://...`) are not read. Returns the
+    scan's summary (`None` when nothing was read).
+
+    Raises:
+        ValueError: naming the file, record and object.
+    """
+    from keras_boxloss.data.label_map import find_label_map
+    from keras_boxloss.data.records import scan_labels
+
+    local = [glob.escape(path) for path in files if "://" not in path]
+    if not local:
+        return None
+    found, path = find_label_map(local, label_map)
+    scan = scan_labels(local, found, f"the label map {path}")
+    if scan["max_label"] >= num_classes:
+        raise ValueError(
+            f"Expected task.model.num_classes > {scan['max_label']}, the "
+            f"largest class id in the data ({scan['max_where']}); Model "
+            f"Garden's num_classes counts the background. Received: "
+            f"task.model.num_classes={num_classes}")
+    return scan

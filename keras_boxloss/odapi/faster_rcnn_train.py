@@ -254,7 +254,7 @@ def _reader(reader: Section, split: str, config_dir, out: GardenMapping,
     if label_map:
         _check_label_map(reader, resolve_path(
             str(label_map), config_dir, reader.where("label_map_path")),
-                         out)
+                         out, split)
     shuffle = reader.value("shuffle", True) is True
     if split == "train_data":
         size = number(reader, "shuffle_buffer_size", 2048, integer=True,
@@ -292,7 +292,8 @@ def _reader(reader: Section, split: str, config_dir, out: GardenMapping,
                          "every example")
 
 
-def _check_label_map(reader: Section, path: str, out: GardenMapping) -> None:
+def _check_label_map(reader: Section, path: str, out: GardenMapping,
+                     split: str) -> None:
     from keras_boxloss.data.label_map import read_label_map
 
     if not os.path.isfile(path):
@@ -306,8 +307,19 @@ def _check_label_map(reader: Section, path: str, out: GardenMapping) -> None:
             f"{reader.where('label_map_path')}: Expected the label map's ids"
             f" to be <= model.faster_rcnn.num_classes ({classes}). "
             f"Received: {path} has id {max(ids)}")
+    # One label map per run (task.label_map), the training data's: the
+    # records of both splits are checked against it before they are read.
+    chosen = out.get("task.label_map")
+    if chosen is None:
+        out.put("task.label_map", path, f"{reader.path}.label_map_path")
+    elif chosen != path:
+        reader.approximated("label_map_path", f"a different label map from "
+                            f"the training data's: task.label_map {chosen} "
+                            f"checks the records of both splits")
+        return
     reader.honoured("label_map_path", f"{len(ids)} classes, ids within "
-                    f"num_classes; used by evaluate and compare")
+                    f"num_classes; the records' labels are checked against "
+                    f"it (task.label_map); used by evaluate and compare")
 
 
 def _eval_config(config: Section, out: GardenMapping) -> int:

@@ -244,3 +244,29 @@ def test_pipeline_decodes_tutorial_records(tmp_path):
                                rtol=1e-6)
     assert batch["bounding_boxes"]["classes"][1, :3].numpy().tolist() == [
         2, 9, -1]
+
+
+def test_zero_based_labels_say_how_to_fix_the_script(tmp_path):
+    """Community generate_tfrecord.py variants return a list index (from 0)
+    from class_text_to_int: the error says so, with and without a label
+    map."""
+    import tensorflow as tf
+
+    zero = tf.train.Feature(int64_list=tf.train.Int64List(value=[0, 2]))
+    path = _write(tmp_path / "z.record", [
+        _example(**{"image/object/class/label": zero,
+                    "image/object/class/text": None})])
+    hint = r"counts classes from 0 \(class_text_to_int returning a list index"
+    with pytest.raises(ValueError, match=r"Received: label 0 in .*z.record "
+                       r"record 0 object 0; id 0 is the background.*" + hint):
+        scan_labels(path, parse_label_map(LABEL_MAP_TEXT))
+    with pytest.raises(ValueError, match=r"ids >= 1 .*label 0 .*" + hint):
+        scan_labels(path)
+    # a label that is wrong but not 0 gets no such hint
+    seven = tf.train.Feature(int64_list=tf.train.Int64List(value=[7, 2]))
+    path = _write(tmp_path / "s.record", [
+        _example(**{"image/object/class/label": seven,
+                    "image/object/class/text": None})])
+    with pytest.raises(ValueError) as error:
+        scan_labels(path, parse_label_map(LABEL_MAP_TEXT))
+    assert "class_text_to_int" not in str(error.value)

@@ -211,6 +211,67 @@ def test_a_source_id_that_is_not_a_string_is_an_error_naming_the_record(
         decoder.check_unique_ids([path])
 
 
+def _labels(values):
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+
+
+def test_labels_are_checked_before_model_garden_reads_them(tmp_path):
+    """Model Garden would train a box of class 0 as background and one of
+    class >= num_classes as no class, silently: both are errors naming the
+    record, for training data too, and `class/text` is checked against the
+    label map beside the records."""
+    pixels = np.full((64, 64, 3), 90, np.uint8)
+
+    def task_and_data(name, replaces, label_map=None, num_classes=10):
+        """3 records, a rectangle (id 2) and a triangle (id 9) each."""
+        folder = tmp_path / name
+        folder.mkdir()
+        examples = [(tutorial_example(
+            pixels, [[4, 4, 30, 30], [32, 32, 60, 60]],
+            ["rectangle", "triangle"], f"img_{n}.jpg", replaces.get(n)
+        ).SerializeToString(), None) for n in range(3)]
+        path = _write(folder / "train.record", examples)
+        if label_map:
+            (folder / "label_map.pbtxt").write_text(label_map)
+        params = small_params({"train": path, "val": path},
+                              model={"num_classes": num_classes})
+        return task_factory.get_task(params.task), params.task, path
+
+    # a script counting classes from 0 (class_text_to_int a list index)
+    task, config, path = task_and_data("zero", {1: {
+        "image/object/class/label": _labels([0, 8]),
+        "image/object/class/text": None}})
+    with pytest.raises(ValueError, match=f"label 0 in {path} record 1 "
+                       r"object 0; id 0 is the background.*counts classes "
+                       r"from 0"):
+        task.build_inputs(config.train_data)
+    # ids beyond what the model has slots for: 9 needs num_classes >= 10
+    task, config, path = task_and_data("small", {}, num_classes=9)
+    with pytest.raises(ValueError, match=r"Expected task.model.num_classes "
+                       r"> 9, the largest class id in the data \(" + path
+                       + r" record 0 object 1\); .* Received: "
+                       r"task.model.num_classes=9"):
+        task.build_inputs(config.validation_data)
+    # a text naming no label of the label map beside the records
+    task, config, path = task_and_data("text", {}, LABEL_MAP_TEXT.replace(
+        "name: 'rectangle'", "name: 'square'").replace(
+        "'Rectangle (box)'", "'Square'"))
+    with pytest.raises(ValueError, match=r"label 2 \('square' there\) "
+                       f"with text 'rectangle' in {path} record 0 object 0"):
+        task.build_inputs(config.train_data)
+    # ... or task.label_map names (what a pipeline.config's import sets)
+    elsewhere = tmp_path / "elsewhere.pbtxt"
+    elsewhere.write_text(LABEL_MAP_TEXT.replace("id: 9", "id: 3"))
+    with pytest.raises(ValueError, match=r"elsewhere.pbtxt \[2, 3, 5\]\. "
+                       f"Received: label 9 in {path} record 0 object 1"):
+        decoder.check_labels([path], 10, str(elsewhere))
+    # the same records, with their own label map and enough classes: read
+    task, config, path = task_and_data("fine", {}, LABEL_MAP_TEXT)
+    assert decoder.check_labels([path], 10)["num_records"] == 3
+    task.build_inputs(config.train_data)
+    assert decoder.check_labels(["gs://bucket/train.record"], 10) is None
+
+
 # end to end (slow)
 
 @pytest.fixture(scope="module")

@@ -302,6 +302,33 @@ def test_num_classes_below_the_label_map_ids_is_an_error(tmp_path):
         imported(path)
 
 
+
+def test_the_training_label_map_is_the_task_s_and_checks_both_splits(
+        pets, tmp_path):
+    """task.label_map: what `decoder.check_labels` checks both splits'
+    records against; an eval reader's other label map is approximated."""
+    mapping, report = pets
+    assert get(mapping.overrides, "task.label_map") == str(
+        tmp_path / "data" / "pet_label_map.pbtxt")
+    train, val = (e for e in report.entries
+                  if e.path.endswith("label_map_path"))
+    assert (train.status, val.status) == ("honoured", "honoured")
+    text = (FIXTURES / "faster_rcnn_inception_v2_pets.config").read_text()
+    head, tail = text.split("eval_input_reader", 1)
+    other = tmp_path / "other"
+    other.mkdir()
+    eval_reader = "eval_input_reader" + tail.replace(
+        "pet_label_map.pbtxt", "mscoco_label_map.pbtxt")
+    path = place(other, "pets.config", head + eval_reader,
+                 records=PETS_RECORDS)
+    mapping, report = imported(path)
+    assert get(mapping.overrides, "task.label_map").endswith(
+        "pet_label_map.pbtxt")
+    (val,) = [e for e in report.entries
+              if e.path == "eval_input_reader.label_map_path"]
+    assert val.status == "approximated" and "task.label_map" in val.note
+
+
 TF2_FPN = """
 model { faster_rcnn {
   num_classes: 3
