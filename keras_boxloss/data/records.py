@@ -359,13 +359,19 @@ def read_records(pattern):
                              f"bytes into it)")
 
 
-# Community generate_tfrecord.py variants number classes from 0 (a list's
-# index); the OD API subtracts 1 from every id, so a box of id 0 has no
-# class there (an all-zero one-hot).
-_ZERO_BASED_HINT = (
-    "; id 0 is the background in TF OD API records and label maps: if the "
-    "script that wrote them counts classes from 0 (class_text_to_int "
-    "returning a list index), make it return the label map's ids (from 1)")
+def _zero_based_hint(text, accepted):
+    """Why a box has class/label 0, most likely: a community
+    generate_tfrecord.py whose class_text_to_int returns a list index.
+    The OD API, given a label map, takes the id of `class/text` and uses
+    class/label only for boxes without one; keras-boxloss reads
+    class/label, so the ids must be the label map's."""
+    named = [i for i, names in accepted.items() if text and text in names]
+    return ("Ids counted from 0 (a generate_tfrecord.py whose "
+            "class_text_to_int returns a list index)? Write the label map's "
+            "ids (from 1) into class/label" + (f": the box's class/text {text!r} is id "
+                             f"{named[0]} there (the OD API, given a label "
+                             f"map, reads class/text; keras-boxloss reads "
+                             f"class/label)" if named else ""))
 
 
 class _LabelChecker:
@@ -411,12 +417,16 @@ class _LabelChecker:
                 raise ValueError(
                     f"Expected class/label ids of {self.label_map_name} "
                     f"{sorted(self.accepted)}. Received: label {label} in "
-                    f"{object_where}" + _ZERO_BASED_HINT * (label == 0))
+                    f"{object_where}" + (
+                        "; id 0 is the background in TF OD API label maps. "
+                        + _zero_based_hint(text, self.accepted)
+                        if label == 0 else ""))
             if self.label_map is None and label < 1:
                 raise ValueError(
                     f"Expected class/label ids >= 1 (0 is the background)."
                     f" Received: label {label} in {object_where}"
-                    + _ZERO_BASED_HINT * (label == 0))
+                    + ("; i" + _zero_based_hint(text, {})[1:]
+                       if label == 0 else ""))
             if label > self.max_label:
                 self.max_label, self.max_where = label, object_where
             if not text:

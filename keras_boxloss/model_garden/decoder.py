@@ -34,8 +34,10 @@ without a word).
 """
 
 import glob
+import os
 
 import tensorflow as tf
+from official.core import input_reader
 from official.vision.dataloaders import (tf_example_decoder,
                                          tf_example_label_map_decoder)
 
@@ -145,18 +147,20 @@ def build_decoder(data_config, include_mask):
 
 def input_files(input_path):
     """The files of a data config's `input_path` as Model Garden's input
-    reader matches them (comma-separated patterns, or a list), sorted;
-    None for other kinds (weighted mixtures)."""
+    reader matches them (`input_reader.match_files`: comma-separated
+    patterns or a list; a pattern is globbed only when it has `*` or `?`,
+    else it is the file's own name), each glob's matches sorted; None for
+    other kinds (weighted mixtures)."""
     if isinstance(input_path, str):
-        patterns = [p for p in input_path.split(",") if p.strip()]
+        paths = [input_path]
     elif isinstance(input_path, (list, tuple)):
-        patterns = list(input_path)
+        paths = list(input_path)
     else:
         return None
-    files = []
-    for pattern in patterns:
-        files += sorted(tf.io.gfile.glob(pattern.strip()))
-    return files
+    patterns = [part.strip() for path in paths for part in path.split(",")
+                if part.strip()]
+    return [file for pattern in patterns
+            for file in sorted(input_reader.match_files(pattern))]
 
 
 def _ids_of_file(path, regenerate_source_id, batch_size=256):
@@ -218,6 +222,16 @@ def check_unique_ids(files, regenerate_source_id=False):
     return len(seen)
 
 
+# Scans already passed in this process, by what they read: `compare`
+# starts Model Garden's trainer again for every chunk of a run.
+_LABELS_CHECKED = {}
+
+
+def _stamp(path):
+    stat = os.stat(path)
+    return path, stat.st_size, stat.st_mtime_ns
+
+
 def check_labels(files, num_classes, label_map=""):
     """One pass over the labels of `files` (no image decoding,
     `records.scan_labels`) before Model Garden reads them: every record
@@ -225,8 +239,10 @@ def check_labels(files, num_classes, label_map=""):
     (`task.model.num_classes` counts the background) and in the label map
     (`label_map`, `task.label_map`; empty: the `label_map.pbtxt` beside
     the records when there is one), and its `class/text` naming it there.
-    Files not on this machine (`gs://...`) are not read. Returns the
-    scan's summary (`None` when nothing was read).
+    Files not on this machine (`gs://...`, records or label map) are not
+    read. Returns the
+    scan's summary (`None` when nothing was read); the same files, label
+    map and num_classes are scanned once per process.
 
     Raises:
         ValueError: naming the file, record and object.
@@ -234,15 +250,28 @@ def check_labels(files, num_classes, label_map=""):
     from keras_boxloss.data.label_map import find_label_map
     from keras_boxloss.data.records import scan_labels
 
-    local = [glob.escape(path) for path in files if "://" not in path]
+    local = [path for path in files if "://" not in path]
     if not local:
         return None
-    found, path = find_label_map(local, label_map)
-    scan = scan_labels(local, found, f"the label map {path}")
+    patterns = [glob.escape(path) for path in local]  # names, not globs
+    if "://" in label_map:  # not on this machine: labels >= 1 only
+        found, path = None, None
+    elif label_map and not os.path.isfile(label_map):
+        raise ValueError(f"Expected task.label_map to name a label map "
+                         f"file. Received: task.label_map={label_map!r} "
+                         f"(no such file)")
+    else:
+        found, path = find_label_map(patterns, label_map)
+    key = (tuple(map(_stamp, local)), num_classes,
+           path and _stamp(path))
+    if key in _LABELS_CHECKED:
+        return _LABELS_CHECKED[key]
+    scan = scan_labels(patterns, found, f"the label map {path}")
     if scan["max_label"] >= num_classes:
         raise ValueError(
             f"Expected task.model.num_classes > {scan['max_label']}, the "
             f"largest class id in the data ({scan['max_where']}); Model "
             f"Garden's num_classes counts the background. Received: "
             f"task.model.num_classes={num_classes}")
+    _LABELS_CHECKED[key] = scan
     return scan

@@ -50,7 +50,8 @@ class BoxLossMaskRCNNTask(maskrcnn.MaskRCNNTask):
     def build_inputs(self, params, input_context=None, dataset_fn=None):
         """`MaskRCNNTask.build_inputs` (tf-models-official 2.20) with
         `decoder.build_decoder`'s decoder; TFRecord files are first
-        checked by `decoder.check_labels` and, for validation, by
+        checked by `decoder.check_labels` (unless `label_map_decoder`
+        reads the classes) and, for validation, by
         `decoder.check_unique_ids`."""
         include_mask = self.task_config.model.include_mask
         example_decoder = decoder.build_decoder(params, include_mask)
@@ -58,8 +59,12 @@ class BoxLossMaskRCNNTask(maskrcnn.MaskRCNNTask):
         if not params.tfds_name and params.file_type == "tfrecord":
             files = decoder.input_files(params.input_path)
         if files:
-            decoder.check_labels(files, self.task_config.model.num_classes,
-                                 self.task_config.label_map)
+            # label_map_decoder takes each class from class/text through
+            # its own CSV map, not from class/label
+            if params.decoder.type != "label_map_decoder":
+                decoder.check_labels(files,
+                                     self.task_config.model.num_classes,
+                                     self.task_config.label_map)
             if not params.is_training:
                 decoder.check_unique_ids(
                     files, params.decoder.get().regenerate_source_id)

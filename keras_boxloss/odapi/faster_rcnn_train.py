@@ -310,7 +310,7 @@ def _check_label_map(reader: Section, path: str, out: GardenMapping,
     # One label map per run (task.label_map), the training data's: the
     # records of both splits are checked against it before they are read.
     chosen = out.get("task.label_map")
-    if chosen is None:
+    if chosen is None:  # the training data's, or (none there) the eval's
         out.put("task.label_map", path, f"{reader.path}.label_map_path")
     elif chosen != path:
         reader.approximated("label_map_path", f"a different label map from "

@@ -249,19 +249,30 @@ def test_pipeline_decodes_tutorial_records(tmp_path):
 def test_zero_based_labels_say_how_to_fix_the_script(tmp_path):
     """Community generate_tfrecord.py variants return a list index (from 0)
     from class_text_to_int: the error says so, with and without a label
-    map."""
+    map, and gives the id the box's class/text has in the label map."""
     import tensorflow as tf
 
     zero = tf.train.Feature(int64_list=tf.train.Int64List(value=[0, 2]))
     path = _write(tmp_path / "z.record", [
         _example(**{"image/object/class/label": zero,
                     "image/object/class/text": None})])
-    hint = r"counts classes from 0 \(class_text_to_int returning a list index"
+    hint = (r"Ids counted from 0 \(a generate_tfrecord.py whose "
+            r"class_text_to_int returns a list index\)\? Write the label "
+            r"map's ids \(from 1\) into class/label")
     with pytest.raises(ValueError, match=r"Received: label 0 in .*z.record "
-                       r"record 0 object 0; id 0 is the background.*" + hint):
+                       r"record 0 object 0; id 0 is the background.*" + hint
+                       + "$"):
         scan_labels(path, parse_label_map(LABEL_MAP_TEXT))
-    with pytest.raises(ValueError, match=r"ids >= 1 .*label 0 .*" + hint):
+    with pytest.raises(ValueError, match=r"ids >= 1 .*label 0 .*object 0; "
+                       r"i" + hint[1:]):
         scan_labels(path)
+    # with its class/text: the id the label map gives it
+    path = _write(tmp_path / "t.record", [
+        _example(**{"image/object/class/label": zero})])
+    with pytest.raises(ValueError, match=hint + r": the box's class/text "
+                       r"'rectangle' is id 2 there \(the OD API, given a "
+                       r"label map, reads class/text"):
+        scan_labels(path, parse_label_map(LABEL_MAP_TEXT))
     # a label that is wrong but not 0 gets no such hint
     seven = tf.train.Feature(int64_list=tf.train.Int64List(value=[7, 2]))
     path = _write(tmp_path / "s.record", [

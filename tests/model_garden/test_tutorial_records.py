@@ -242,8 +242,7 @@ def test_labels_are_checked_before_model_garden_reads_them(tmp_path):
         "image/object/class/label": _labels([0, 8]),
         "image/object/class/text": None}})
     with pytest.raises(ValueError, match=f"label 0 in {path} record 1 "
-                       r"object 0; id 0 is the background.*counts classes "
-                       r"from 0"):
+                       r"object 0; ids counted from 0"):
         task.build_inputs(config.train_data)
     # ids beyond what the model has slots for: 9 needs num_classes >= 10
     task, config, path = task_and_data("small", {}, num_classes=9)
@@ -265,11 +264,56 @@ def test_labels_are_checked_before_model_garden_reads_them(tmp_path):
     with pytest.raises(ValueError, match=r"elsewhere.pbtxt \[2, 3, 5\]\. "
                        f"Received: label 9 in {path} record 0 object 1"):
         decoder.check_labels([path], 10, str(elsewhere))
-    # the same records, with their own label map and enough classes: read
-    task, config, path = task_and_data("fine", {}, LABEL_MAP_TEXT)
+    params = small_params({"train": path, "val": path},
+                          model={"num_classes": 10},
+                          label_map=str(elsewhere))
+    with pytest.raises(ValueError, match="elsewhere.pbtxt"):
+        task_factory.get_task(params.task).build_inputs(
+            params.task.train_data)
+    params.override({"task": {"label_map": str(tmp_path / "none.pbtxt")}})
+    with pytest.raises(ValueError, match=r"Expected task.label_map to name "
+                       r"a label map file. Received: task.label_map=.*"
+                       r"none.pbtxt' \(no such file\)"):
+        task_factory.get_task(params.task).build_inputs(
+            params.task.train_data)
+    # label_map_decoder reads classes from class/text (its CSV): not checked
+    params.override({"task": {"label_map": "", "train_data": {"decoder": {
+        "type": "label_map_decoder", "label_map_decoder": {
+            "label_map": str(tmp_path / "map.csv")}}}}})
+    (tmp_path / "map.csv").write_text("2,rectangle\n9,triangle\n")
+    task_factory.get_task(params.task).build_inputs(params.task.train_data)
+    # the same records, with their own label map and enough classes: read,
+    # also from a folder whose name is a glob, beside a gs:// file
+    task, config, path = task_and_data("fine[1]", {}, LABEL_MAP_TEXT)
     assert decoder.check_labels([path], 10)["num_records"] == 3
     task.build_inputs(config.train_data)
     assert decoder.check_labels(["gs://bucket/train.record"], 10) is None
+    assert decoder.check_labels(["gs://bucket/train.record", path],
+                                10)["num_records"] == 3
+
+
+def test_a_label_scan_is_done_once_per_process_until_the_files_change(
+        tmp_path, monkeypatch):
+    """compare starts Model Garden's trainer for every chunk of a run: the
+    same files, label map and num_classes are not scanned again."""
+    from keras_boxloss.data import records
+
+    path = _write(tmp_path / "train.record", _examples(2, 6, {}))
+    scans = []
+
+    def counting(*args):
+        scans.append(args[0])
+        return real(*args)
+
+    real = records.scan_labels
+    monkeypatch.setattr(records, "scan_labels", counting)
+    first = decoder.check_labels([path], 10)
+    assert decoder.check_labels([path], 10) == first and len(scans) == 1
+    decoder.check_labels([path], 11)  # another num_classes: scanned
+    assert len(scans) == 2
+    _write(path, _examples(3, 6, {}))  # rewritten: scanned again
+    assert decoder.check_labels([path], 10)["num_records"] == 3
+    assert len(scans) == 3
 
 
 # end to end (slow)
