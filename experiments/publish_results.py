@@ -13,6 +13,11 @@ relative to it.
 
 prints the README's one-table summary (Huber against Smooth IoU in every
 published comparison), computed from the published `summary.json` files.
+
+    python experiments/publish_results.py --sweep-summary
+
+prints the README's table of issue 19's box-loss weight sweep (validation
+mAP@.5 per loss and weight), computed from `experiments/sweep-bccd/`.
 """
 
 import os
@@ -23,6 +28,8 @@ from PIL import Image
 
 DOCS = os.path.normpath(os.path.join(os.path.dirname(__file__), "..",
                                     "docs", "results"))
+SWEEPS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                      "sweep-bccd")
 
 
 # The README's summary rows: published folder -> what was compared.
@@ -70,6 +77,40 @@ def summary_table(docs=None, first="huber", second="smooth_iou"):
     return "\n".join(lines)
 
 
+def sweep_table(sweeps=None):
+    """Markdown: a row per swept loss (`sweeps/<loss>/summary.json`, as
+    `compare --sweep` writes it), its validation mAP@.5 at each weight (the
+    chosen one in bold, "-" where the loss was not run at a weight), the
+    weight mAP@.5 chose and the one mean IoU would have chosen."""
+    import json
+
+    sweeps = sweeps or SWEEPS
+    choices = {}
+    for loss in sorted(os.listdir(sweeps)):
+        path = os.path.join(sweeps, loss, "summary.json")
+        if not os.path.isfile(path):
+            continue
+        with open(path) as file:
+            choices.update(json.load(file)["sweep"]["choices"])
+    weights = sorted({w for choice in choices.values() for w in choice["AP50"]},
+                     key=float)
+    header = ["loss"] + [f"weight {w}" for w in weights] + [
+        "chosen (mAP@.5)", "by mean IoU"]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "---|" * len(header)]
+    # Huber first: the baseline every other loss is read against
+    for loss, choice in sorted(choices.items(),
+                               key=lambda item: (item[0] != "huber", item[0])):
+        cells = [loss]
+        for weight in weights:
+            value = choice["AP50"].get(weight)
+            text = "-" if value is None else f"{value:.3f}"
+            cells.append(f"**{text}**" if weight == choice["value"] else text)
+        cells += [choice["value"], choice["by_mean_iou"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def publish(compare_dir):
     name = os.path.basename(os.path.normpath(compare_dir))
     name = name.removeprefix("compare-")
@@ -99,6 +140,8 @@ if __name__ == "__main__":
         sys.exit(__doc__)
     if sys.argv[1:] == ["--summary"]:
         sys.exit(print(summary_table()))
+    if sys.argv[1:] == ["--sweep-summary"]:
+        sys.exit(print(sweep_table()))
     for folder in sys.argv[1:]:
         if not os.path.isfile(os.path.join(folder, "summary.json")):
             sys.exit(f"Expected a finished comparison (with summary.json). "
