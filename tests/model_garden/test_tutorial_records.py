@@ -292,6 +292,33 @@ def test_labels_are_checked_before_model_garden_reads_them(tmp_path):
                                 10)["num_records"] == 3
 
 
+def test_compressed_records_are_left_to_model_garden(tmp_path,
+                                                     monkeypatch):
+    """Our checks read plain TFRecords: gzip-compressed ones
+    (file_type tfrecord_compressed) would be misread, so Model Garden reads
+    them unchecked, as documented (docs/reliability.md)."""
+    path = str(tmp_path / "val.record.gz")
+    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+        for serialized, _ in _examples(2, 5, {}):
+            writer.write(serialized)
+
+    def unexpected(*args):
+        raise AssertionError(f"checked compressed records: {args}")
+
+    monkeypatch.setattr(decoder, "check_labels", unexpected)
+    monkeypatch.setattr(decoder, "check_unique_ids", unexpected)
+    params = small_params({"train": path, "val": path},
+                          model={"num_classes": NUM_CLASSES})
+    params.override({"task": {"validation_data": {
+        "file_type": "tfrecord_compressed", "global_batch_size": 2}}})
+    task = task_factory.get_task(params.task)
+
+    _, labels = next(iter(task.build_inputs(params.task.validation_data)))
+
+    classes = labels["groundtruths"]["classes"].numpy()
+    assert classes.shape[0] == 2 and set(classes[classes > 0]) <= {2, 5, 9}
+
+
 def test_a_label_scan_is_done_once_per_process_until_the_files_change(
         tmp_path, monkeypatch):
     """compare starts Model Garden's trainer for every chunk of a run: the
