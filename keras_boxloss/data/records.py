@@ -359,19 +359,22 @@ def read_records(pattern):
                              f"bytes into it)")
 
 
-def _zero_based_hint(text, accepted):
+def _zero_based_hint(text, accepted, ids="Ids"):
     """Why a box has class/label 0, most likely: a community
     generate_tfrecord.py whose class_text_to_int returns a list index.
     The OD API, given a label map, takes the id of `class/text` and uses
     class/label only for boxes without one; keras-boxloss reads
-    class/label, so the ids must be the label map's."""
+    class/label, so the ids must be the label map's. `ids`: the hint's
+    first word, capitalised or not as the message around it needs."""
+    hint = (f"{ids} counted from 0 (a generate_tfrecord.py whose "
+            f"class_text_to_int returns a list index)? Write the label map's "
+            f"ids (from 1) into class/label")
     named = [i for i, names in accepted.items() if text and text in names]
-    return ("Ids counted from 0 (a generate_tfrecord.py whose "
-            "class_text_to_int returns a list index)? Write the label map's "
-            "ids (from 1) into class/label" + (f": the box's class/text {text!r} is id "
-                             f"{named[0]} there (the OD API, given a label "
-                             f"map, reads class/text; keras-boxloss reads "
-                             f"class/label)" if named else ""))
+    if named:
+        hint += (f": the box's class/text {text!r} is id {named[0]} there "
+                 f"(the OD API, given a label map, reads class/text; "
+                 f"keras-boxloss reads class/label)")
+    return hint
 
 
 class _LabelChecker:
@@ -425,7 +428,7 @@ class _LabelChecker:
                 raise ValueError(
                     f"Expected class/label ids >= 1 (0 is the background)."
                     f" Received: label {label} in {object_where}"
-                    + ("; i" + _zero_based_hint(text, {})[1:]
+                    + ("; " + _zero_based_hint(text, {}, ids="ids")
                        if label == 0 else ""))
             if label > self.max_label:
                 self.max_label, self.max_where = label, object_where

@@ -302,7 +302,6 @@ def test_num_classes_below_the_label_map_ids_is_an_error(tmp_path):
         imported(path)
 
 
-
 def test_the_training_label_map_is_the_task_s_and_checks_both_splits(
         pets, tmp_path):
     """task.label_map: what `decoder.check_labels` checks both splits'
